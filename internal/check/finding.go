@@ -1,0 +1,178 @@
+package check
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Status is the outcome of the check for one key.
+type Status string
+
+// The statuses, from worst to best for exit-code purposes.
+const (
+	StatusFail    Status = "FAIL"
+	StatusError   Status = "ERROR"
+	StatusManual  Status = "MANUAL"
+	StatusPass    Status = "PASS"
+	StatusSkipped Status = "SKIPPED"
+)
+
+// Statuses lists every status in report order.
+var Statuses = []Status{StatusFail, StatusError, StatusManual, StatusPass, StatusSkipped}
+
+// Reason codes. They are part of the JSON contract: never rename one.
+const (
+	ReasonRotationEnabled        = "rotation_enabled"
+	ReasonRotationDisabled       = "rotation_disabled"
+	ReasonPeriodExceedsPolicy    = "rotation_period_exceeds_policy"
+	ReasonRotationOverdue        = "rotation_overdue"
+	ReasonImportedKeyMaterial    = "imported_key_material"
+	ReasonCustomKeyStore         = "custom_key_store"
+	ReasonAsymmetricKey          = "asymmetric_key"
+	ReasonHMACKey                = "hmac_key"
+	ReasonAWSManagedKey          = "aws_managed_key"
+	ReasonKeyDisabled            = "key_disabled"
+	ReasonPendingDeletion        = "pending_deletion"
+	ReasonPendingReplicaDeletion = "pending_replica_deletion"
+	ReasonPendingImport          = "pending_import"
+	ReasonKeyUnavailable         = "key_unavailable"
+	ReasonKeyCreating            = "key_creating"
+	ReasonKeyUpdating            = "key_updating"
+	ReasonUnresolvedValue        = "unresolved_value"
+	ReasonAccessDenied           = "access_denied"
+	ReasonThrottled              = "throttled"
+	ReasonAPIError               = "api_error"
+)
+
+// CheckID is the identifier of the one check this tool implements, as Prowler names it.
+const CheckID = "kms_cmk_rotation_enabled"
+
+// Finding is the result of the check for one key. Its JSON form is the
+// finding object of the versioned document (DESIGN.md); every other output
+// format is written from these fields only.
+type Finding struct {
+	CheckID  string `json:"check_id"`
+	Status   Status `json:"status"`
+	Reason   string `json:"reason"`
+	Message  string `json:"message"`
+	Severity string `json:"severity"`
+
+	AccountID string   `json:"account_id,omitempty"`
+	Region    string   `json:"region,omitempty"`
+	KeyID     string   `json:"key_id,omitempty"`
+	KeyARN    string   `json:"key_arn,omitempty"`
+	Aliases   []string `json:"aliases"`
+
+	File      string `json:"file,omitempty"`
+	StartLine int    `json:"start_line,omitempty"`
+	EndLine   int    `json:"end_line,omitempty"`
+	Resource  string `json:"resource,omitempty"`
+
+	Rotation RotationFacts `json:"rotation"`
+	Key      KeyFacts      `json:"key"`
+
+	// Error is set on ERROR findings: the failed operation and AWS error code.
+	Error *ErrorFacts `json:"error,omitempty"`
+
+	Remediation Remediation         `json:"remediation"`
+	Compliance  map[string][]string `json:"compliance"`
+	Muted       bool                `json:"muted"`
+}
+
+// RotationFacts is the rotation part of a finding. Enabled is null when unknown.
+type RotationFacts struct {
+	Enabled          *bool      `json:"enabled"`
+	PeriodDays       int        `json:"period_days,omitempty"`
+	NextRotationDate *time.Time `json:"next_rotation_date,omitempty"`
+	LastRotationDate *time.Time `json:"last_rotation_date,omitempty"`
+}
+
+// KeyFacts is the key part of a finding.
+type KeyFacts struct {
+	Manager          string `json:"manager,omitempty"`
+	Spec             string `json:"spec,omitempty"`
+	Usage            string `json:"usage,omitempty"`
+	Origin           string `json:"origin,omitempty"`
+	State            string `json:"state,omitempty"`
+	MultiRegionType  string `json:"multi_region_type,omitempty"`
+	PrimaryKeyARN    string `json:"primary_key_arn,omitempty"`
+	PrimaryRegion    string `json:"primary_region,omitempty"`
+	CustomKeyStoreID string `json:"custom_key_store_id,omitempty"`
+}
+
+// ErrorFacts names the API call that failed.
+type ErrorFacts struct {
+	Operation string `json:"operation"`
+	Code      string `json:"code"`
+	Message   string `json:"message,omitempty"`
+}
+
+// Remediation says where and how to fix a finding. For a multi-Region
+// replica the target is its primary.
+type Remediation struct {
+	// TargetKeyARN and TargetRegion name the key on which to act (the primary
+	// for a replica). Empty when nothing is to be done.
+	TargetKeyARN string `json:"target_key_arn,omitempty"`
+	TargetRegion string `json:"target_region,omitempty"`
+	// Text is one sentence for humans.
+	Text string `json:"text"`
+	// CLI is the command the seed document gives, filled in for this key.
+	CLI string `json:"cli,omitempty"`
+	// Terraform and CloudFormation are the IaC fixes.
+	Terraform      string `json:"terraform,omitempty"`
+	CloudFormation string `json:"cloudformation,omitempty"`
+	URL            string `json:"url,omitempty"`
+}
+
+// Sort orders findings deterministically: live findings by account, Region
+// and key; IaC findings by file and line.
+func Sort(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(a.AccountID, b.AccountID),
+			cmp.Compare(a.Region, b.Region),
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.StartLine, b.StartLine),
+			cmp.Compare(a.KeyID, b.KeyID),
+			cmp.Compare(a.KeyARN, b.KeyARN),
+			cmp.Compare(a.Resource, b.Resource),
+		)
+	})
+}
+
+// Summary counts findings by status; muted FAILs are counted apart.
+type Summary struct {
+	Total   int `json:"total"`
+	Pass    int `json:"pass"`
+	Fail    int `json:"fail"`
+	Manual  int `json:"manual"`
+	Skipped int `json:"skipped"`
+	Error   int `json:"error"`
+	Muted   int `json:"muted"`
+}
+
+// Summarize counts the findings.
+func Summarize(fs []Finding) Summary {
+	var s Summary
+	for _, f := range fs {
+		s.Total++
+		if f.Muted {
+			s.Muted++
+			continue
+		}
+		switch f.Status {
+		case StatusPass:
+			s.Pass++
+		case StatusFail:
+			s.Fail++
+		case StatusManual:
+			s.Manual++
+		case StatusSkipped:
+			s.Skipped++
+		case StatusError:
+			s.Error++
+		}
+	}
+	return s
+}

@@ -1,0 +1,96 @@
+// Package cli holds kmsrotor's commands: one file per command, flags bound
+// into an options struct, behaviour in runX(ctx, opts). Exit codes are decided
+// in exit.go only.
+package cli
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=…".
+var Version = "0.1.0-dev"
+
+// Env is what a command may use of the process: streams, whether stdout is
+// a terminal, environment variables and the time. Tests build one with buffers.
+type Env struct {
+	Stdin      io.Reader
+	Stdout     io.Writer
+	Stderr     io.Writer
+	StdoutTTY  bool
+	StdinTTY   bool
+	Getenv     func(string) string
+	LookupEnv  func(string) (string, bool)
+	Now        func() time.Time
+	Context    context.Context
+	WorkingDir string
+}
+
+// System is the Env of the running process; its context is cancelled on
+// SIGINT and SIGTERM.
+func System() *Env {
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	wd, _ := os.Getwd()
+	return &Env{
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		StdoutTTY:  isTerminal(os.Stdout),
+		StdinTTY:   isTerminal(os.Stdin),
+		Getenv:     os.Getenv,
+		LookupEnv:  os.LookupEnv,
+		Now:        time.Now,
+		Context:    ctx,
+		WorkingDir: wd,
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// Main runs kmsrotor with args and returns the process exit code.
+func Main(args []string, env *Env) int {
+	if env.Context == nil {
+		env.Context = context.Background()
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if env.LookupEnv == nil {
+		env.LookupEnv = func(k string) (string, bool) { v := env.Getenv(k); return v, v != "" }
+	}
+	root := newRootCmd(env)
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(env.Context)
+	return exitCode(err, env.Stderr)
+}
+
+func newRootCmd(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kmsrotor",
+		Short: "Find, fix and prove rotation of AWS KMS customer-managed keys",
+		Long: `kmsrotor checks that AWS KMS customer-managed keys rotate their key material
+(the check kms_cmk_rotation_enabled), on live accounts and in Terraform and
+CloudFormation files.` + exitCodeHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
+	root.AddCommand(newScanCmd(env), newIacCmd(env), newEmulatorCmd(env))
+	return root
+}

@@ -1,0 +1,145 @@
+// Package report writes findings in every output format from one versioned
+// Document. Writers only format: none has a fact the JSON lacks.
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kmsrotor/kmsrotor/internal/check"
+)
+
+// SchemaVersion is the version of the JSON document.
+const SchemaVersion = 1
+
+// Document is everything a report says: the JSON output is exactly this.
+type Document struct {
+	SchemaVersion int             `json:"schema_version"`
+	Tool          Tool            `json:"tool"`
+	Scan          Scan            `json:"scan"`
+	Summary       check.Summary   `json:"summary"`
+	Findings      []check.Finding `json:"findings"`
+	Errors        []ScanError     `json:"errors"`
+}
+
+// Tool names the program that wrote the document.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	URL     string `json:"url,omitempty"`
+}
+
+// Scan says what was scanned, when and under which policy.
+type Scan struct {
+	// Kind is "aws" for a live scan, "iac" for files.
+	Kind       string    `json:"kind"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	DurationMS int64     `json:"duration_ms"`
+	// Complete is false when any error entry or ERROR finding exists.
+	Complete bool           `json:"complete"`
+	Accounts []string       `json:"accounts,omitempty"`
+	Regions  []string       `json:"regions,omitempty"`
+	Paths    []string       `json:"paths,omitempty"`
+	Policy   PolicyFacts    `json:"policy"`
+	Calls    map[string]int `json:"api_calls,omitempty"`
+}
+
+// PolicyFacts is the policy the findings were evaluated under.
+type PolicyFacts struct {
+	MaxRotationDays   int  `json:"max_rotation_days"`
+	RotationGraceDays int  `json:"rotation_grace_days"`
+	IncludeDisabled   bool `json:"include_disabled"`
+}
+
+// ScanError is a failure that is not one key's: a Region whose keys could not
+// be listed, an account that could not be entered, a file that does not parse.
+type ScanError struct {
+	AccountID string `json:"account_id,omitempty"`
+	Region    string `json:"region,omitempty"`
+	File      string `json:"file,omitempty"`
+	Line      int    `json:"line,omitempty"`
+	Operation string `json:"operation,omitempty"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+}
+
+// Format is an output format name.
+type Format string
+
+// The formats.
+const (
+	FormatTable Format = "table"
+	FormatJSON  Format = "json"
+	FormatSARIF Format = "sarif"
+)
+
+// Options adjust human formats.
+type Options struct {
+	// Terminal: aligned and coloured output; otherwise plain and complete.
+	Terminal bool
+	// ShowSkipped lists SKIPPED (and PASS) rows in the table.
+	ShowSkipped bool
+}
+
+// Writer writes a Document in one format.
+type Writer func(w io.Writer, doc *Document, opts Options) error
+
+var writers = map[Format]Writer{}
+
+func register(f Format, w Writer) { writers[f] = w }
+
+// Formats lists the registered formats, sorted.
+func Formats() []Format {
+	out := make([]Format, 0, len(writers))
+	for f := range writers {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ParseFormat checks a format name against the allowed ones (all registered
+// formats when none is given).
+func ParseFormat(s string, allowed ...Format) (Format, error) {
+	if len(allowed) == 0 {
+		allowed = Formats()
+	}
+	f := Format(strings.ToLower(strings.TrimSpace(s)))
+	if _, ok := writers[f]; ok && slices.Contains(allowed, f) {
+		return f, nil
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	return "", fmt.Errorf("unknown output format %q: use one of %s", s, strings.Join(names, ", "))
+}
+
+// Write writes doc in format f.
+func Write(w io.Writer, f Format, doc *Document, opts Options) error {
+	wr, ok := writers[f]
+	if !ok {
+		return fmt.Errorf("unknown output format %q", f)
+	}
+	return wr(w, doc, opts)
+}
+
+// Finalize sorts the findings, counts them and sets Complete.
+func (d *Document) Finalize() {
+	if d.SchemaVersion == 0 {
+		d.SchemaVersion = SchemaVersion
+	}
+	if d.Findings == nil {
+		d.Findings = []check.Finding{}
+	}
+	if d.Errors == nil {
+		d.Errors = []ScanError{}
+	}
+	check.Sort(d.Findings)
+	d.Summary = check.Summarize(d.Findings)
+	d.Scan.Complete = len(d.Errors) == 0 && d.Summary.Error == 0
+}
