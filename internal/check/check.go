@@ -194,6 +194,9 @@ func replicaNote(k kmskey.Key) string {
 	}
 	where := k.PrimaryARN
 	if where == "" {
+		where = k.PrimaryResource
+	}
+	if where == "" {
 		where = "its primary key"
 	}
 	return fmt.Sprintf("; this multi-Region replica shares its primary's rotation, set on %s", where)
@@ -257,6 +260,7 @@ func newFinding(k kmskey.Key) Finding {
 			MultiRegionType:  k.MultiRegionType,
 			PrimaryKeyARN:    k.PrimaryARN,
 			PrimaryRegion:    k.PrimaryRegion,
+			PrimaryResource:  k.PrimaryResource,
 			CustomKeyStoreID: k.CustomKeyStoreID,
 		},
 	}

@@ -98,6 +98,7 @@ type KeyFacts struct {
 	MultiRegionType  string `json:"multi_region_type,omitempty"`
 	PrimaryKeyARN    string `json:"primary_key_arn,omitempty"`
 	PrimaryRegion    string `json:"primary_region,omitempty"`
+	PrimaryResource  string `json:"primary_resource,omitempty"`
 	CustomKeyStoreID string `json:"custom_key_store_id,omitempty"`
 }
 

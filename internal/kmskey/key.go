@@ -137,6 +137,9 @@ type Key struct {
 	MultiRegionType string
 	PrimaryARN      string
 	PrimaryRegion   string
+	// PrimaryResource is an IaC replica's primary, as a resource address
+	// (aws_kms_key.primary) when the reference resolves.
+	PrimaryResource string
 
 	Rotation Rotation
 	Tags     map[string]string
