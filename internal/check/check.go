@@ -238,6 +238,7 @@ func severity(s Status) string {
 func newFinding(k kmskey.Key) Finding {
 	f := Finding{
 		CheckID:   CheckID,
+		Source:    string(k.Source),
 		AccountID: k.AccountID,
 		Region:    k.Region,
 		KeyID:     k.KeyID,

@@ -64,7 +64,11 @@ func TestEvaluate(t *testing.T) {
 			k.Rotation.LastRotationDate = now.Add(-300 * 24 * time.Hour)
 		}), nil, StatusPass, ReasonRotationEnabled},
 		{"imported material", with(func(k *kmskey.Key) { k.Origin = kmskey.OriginExternal; k.Rotation = kmskey.Rotation{} }), nil, StatusManual, ReasonImportedKeyMaterial},
-		{"cloudhsm store", with(func(k *kmskey.Key) { k.Origin = kmskey.OriginAWSCloudHSM; k.CustomKeyStoreID = "cks-1"; k.Rotation = kmskey.Rotation{} }), nil, StatusSkipped, ReasonCustomKeyStore},
+		{"cloudhsm store", with(func(k *kmskey.Key) {
+			k.Origin = kmskey.OriginAWSCloudHSM
+			k.CustomKeyStoreID = "cks-1"
+			k.Rotation = kmskey.Rotation{}
+		}), nil, StatusSkipped, ReasonCustomKeyStore},
 		{"external key store", with(func(k *kmskey.Key) { k.Origin = kmskey.OriginExternalKeyStore; k.Rotation = kmskey.Rotation{} }), nil, StatusSkipped, ReasonCustomKeyStore},
 		{"RSA encrypt", with(func(k *kmskey.Key) { k.Spec = "RSA_2048"; k.Rotation = kmskey.Rotation{Enabled: kmskey.False} }), nil, StatusSkipped, ReasonAsymmetricKey},
 		{"ECC sign", with(func(k *kmskey.Key) { k.Spec = "ECC_NIST_P256"; k.Usage = "SIGN_VERIFY" }), nil, StatusSkipped, ReasonAsymmetricKey},
@@ -73,9 +77,15 @@ func TestEvaluate(t *testing.T) {
 		{"HMAC", with(func(k *kmskey.Key) { k.Spec = "HMAC_256"; k.Usage = "GENERATE_VERIFY_MAC" }), nil, StatusSkipped, ReasonHMACKey},
 		{"AWS managed", with(func(k *kmskey.Key) { k.Manager = kmskey.ManagerAWS }), nil, StatusSkipped, ReasonAWSManagedKey},
 		{"disabled", with(func(k *kmskey.Key) { k.State = kmskey.StateDisabled; k.Rotation.Enabled = kmskey.False }), nil, StatusSkipped, ReasonKeyDisabled},
-		{"disabled, included, not rotating", with(func(k *kmskey.Key) { k.State = kmskey.StateDisabled; k.Rotation = kmskey.Rotation{Enabled: kmskey.False} }), &Policy{MaxRotationDays: 365, IncludeDisabled: true, Now: now}, StatusFail, ReasonRotationDisabled},
+		{"disabled, included, not rotating", with(func(k *kmskey.Key) {
+			k.State = kmskey.StateDisabled
+			k.Rotation = kmskey.Rotation{Enabled: kmskey.False}
+		}), &Policy{MaxRotationDays: 365, IncludeDisabled: true, Now: now}, StatusFail, ReasonRotationDisabled},
 		{"disabled, included, rotating", with(func(k *kmskey.Key) { k.State = kmskey.StateDisabled }), &Policy{MaxRotationDays: 365, IncludeDisabled: true, Now: now}, StatusPass, ReasonRotationEnabled},
-		{"pending deletion", with(func(k *kmskey.Key) { k.State = kmskey.StatePendingDeletion; k.Rotation = kmskey.Rotation{Enabled: kmskey.False} }), nil, StatusSkipped, ReasonPendingDeletion},
+		{"pending deletion", with(func(k *kmskey.Key) {
+			k.State = kmskey.StatePendingDeletion
+			k.Rotation = kmskey.Rotation{Enabled: kmskey.False}
+		}), nil, StatusSkipped, ReasonPendingDeletion},
 		{"pending replica deletion", with(func(k *kmskey.Key) { k.State = kmskey.StatePendingReplicaDeletion }), nil, StatusSkipped, ReasonPendingReplicaDeletion},
 		{"pending import", with(func(k *kmskey.Key) { k.State = kmskey.StatePendingImport; k.Origin = kmskey.OriginExternal }), nil, StatusSkipped, ReasonPendingImport},
 		{"unavailable", with(func(k *kmskey.Key) { k.State = kmskey.StateUnavailable; k.Origin = kmskey.OriginAWSCloudHSM }), nil, StatusSkipped, ReasonKeyUnavailable},

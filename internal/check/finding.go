@@ -57,6 +57,8 @@ type Finding struct {
 	Reason   string `json:"reason"`
 	Message  string `json:"message"`
 	Severity string `json:"severity"`
+	// Source is where the key was read: aws, terraform, terraform-plan or cloudformation.
+	Source string `json:"source"`
 
 	AccountID string   `json:"account_id,omitempty"`
 	Region    string   `json:"region,omitempty"`

@@ -41,6 +41,16 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 		period = p.MaxRotationDays
 	}
 	if k.File != "" {
+		if k.IsReplica() {
+			primary := k.PrimaryResource
+			if primary == "" {
+				primary = "of this replica"
+			}
+			r.Text = fmt.Sprintf("Enable rotation on the primary key %s; this replica shares its rotation.", primary)
+			r.Terraform = "enable_key_rotation = true"
+			r.CloudFormation = "EnableKeyRotation: true"
+			return r
+		}
 		r.Text = "Set enable_key_rotation = true (Terraform) or EnableKeyRotation: true (CloudFormation)"
 		if period > 0 {
 			r.Text += fmt.Sprintf(" with a rotation period of at most %d days", period)
