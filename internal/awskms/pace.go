@@ -1,0 +1,193 @@
+package awskms
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Quotas are AWS KMS's default request quotas, in requests per second per
+// account and Region, of the operations the inventory calls
+// (kms-api.md §8; each operation's quota is independent of the others).
+var Quotas = map[string]float64{
+	"ListKeys":             500,
+	"ListAliases":          500,
+	"DescribeKey":          2000,
+	"GetKeyRotationStatus": 1000,
+}
+
+// bucket is a token bucket: it refills at rate tokens per second up to burst.
+// A caller takes a token at once, going into debt if none is left, and waits
+// until the debt would have been refilled; so callers are served in arrival
+// order and the long-run rate never exceeds rate.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate, burst float64, now time.Time) *bucket {
+	return &bucket{rate: rate, burst: burst, tokens: burst, last: now}
+}
+
+// reserve takes one token at now and returns how long to wait before using it.
+func (b *bucket) reserve(now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+		b.last = now
+	}
+	b.tokens--
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+}
+
+// cancel gives back a token that was reserved but not used.
+func (b *bucket) cancel() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tokens = min(b.burst, b.tokens+1)
+}
+
+func (b *bucket) wait(ctx context.Context) error {
+	d := b.reserve(time.Now())
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		b.cancel()
+		return ctx.Err()
+	}
+}
+
+// pacer holds one bucket per account, Region and operation.
+//
+// Adaptive pacing (the default) lets an account, Region and operation run
+// unpaced until AWS first throttles it, and paces it at the quota from then
+// on: a scan that stays under the quotas (as real AWS latency keeps a worker
+// pool of 32 far below them) pays nothing, and one that meets throttling
+// stops provoking it after the first retry. PaceAlways paces from the first
+// request, for accounts whose quotas other workloads already use.
+type pacer struct {
+	// scale multiplies Quotas; 0 turns pacing off.
+	scale   float64
+	always  bool
+	mu      sync.Mutex
+	buckets map[bucketKey]*bucket
+	// engaged holds the keys that have been throttled (adaptive mode).
+	engaged map[bucketKey]bool
+}
+
+type bucketKey struct{ account, region, op string }
+
+func newPacer(scale float64, always bool) *pacer {
+	return &pacer{scale: scale, always: always, buckets: map[bucketKey]*bucket{}, engaged: map[bucketKey]bool{}}
+}
+
+// wait blocks until the operation may be sent in the account and Region.
+// Operations without a known quota are not paced.
+func (p *pacer) wait(ctx context.Context, account, region, op string) error {
+	if p == nil || p.scale <= 0 {
+		return nil
+	}
+	q, ok := Quotas[op]
+	if !ok {
+		return nil
+	}
+	k := bucketKey{account, region, op}
+	p.mu.Lock()
+	if !p.always && !p.engaged[k] {
+		p.mu.Unlock()
+		return nil
+	}
+	b := p.buckets[k]
+	if b == nil {
+		// AWS states its quotas per second and documents no burst
+		// (kms-api.md §8); we assume its bucket holds at most one second's
+		// worth, and keep ours to half of that. Ours then never runs ahead of
+		// AWS's by more than half a second of quota, which absorbs requests
+		// that network and scheduling jitter bunch together on arrival.
+		rate := q * p.scale
+		burst := max(1, rate/2)
+		if !p.always {
+			// Engaged by a throttle: AWS's bucket is empty now, so start ours empty.
+			burst = 1
+		}
+		b = newBucket(rate, burst, time.Now())
+		p.buckets[k] = b
+	}
+	p.mu.Unlock()
+	return b.wait(ctx)
+}
+
+// throttled records that AWS throttled the operation in the account and
+// Region, which engages adaptive pacing for it.
+func (p *pacer) throttled(account, region, op string) {
+	if p == nil || p.scale <= 0 || p.always {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.engaged[bucketKey{account, region, op}] = true
+}
+
+// counter counts the requests sent, per operation, retries included: what
+// AWS sees and bills against the quotas.
+type counter struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (c *counter) add(op string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]int{}
+	}
+	c.m[op]++
+}
+
+// snapshot returns a copy of the counts.
+func (c *counter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.m)
+}
+
+// attemptMiddleware paces and counts every attempt of every operation of a
+// client bound to one account and Region. It sits after the retry loop so
+// that a retry waits for a token too.
+func attemptMiddleware(p *pacer, c *counter, account, region string) func(*middleware.Stack) error {
+	mw := middleware.FinalizeMiddlewareFunc("kmsrotorPaceAndCount",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			op := middleware.GetOperationName(ctx)
+			if err := p.wait(ctx, account, region, op); err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			}
+			c.add(op)
+			out, md, err := next.HandleFinalize(ctx, in)
+			if err != nil && isThrottle(err) {
+				p.throttled(account, region, op)
+			}
+			return out, md, err
+		})
+	return func(st *middleware.Stack) error {
+		if _, ok := st.Finalize.Get("Retry"); ok {
+			return st.Finalize.Insert(mw, "Retry", middleware.After)
+		}
+		return st.Finalize.Add(mw, middleware.After)
+	}
+}
