@@ -95,6 +95,9 @@ func classify(k kmskey.Key, p Policy) (Status, string, string) {
 
 	// Rotation proper. A replica carries its primary's shared status.
 	if k.IsUnresolved(kmskey.AttrRotation) || k.Rotation.Enabled == kmskey.Unknown {
+		if k.Source == kmskey.SourceAWS {
+			return StatusManual, ReasonUnresolvedValue, name + ": AWS returned no rotation status for this key; check it with aws kms get-key-rotation-status"
+		}
 		return unresolved(name, kmskey.AttrRotation)
 	}
 	if k.Rotation.Enabled == kmskey.False {
