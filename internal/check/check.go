@@ -75,7 +75,7 @@ func classify(k kmskey.Key, p Policy) (Status, string, string) {
 	}
 
 	// Classes that cannot rotate automatically, decided on known facts only.
-	if !k.IsUnresolved(kmskey.AttrCustomKeyStore) && !k.IsUnresolved(kmskey.AttrOrigin) && isCustomKeyStore(k) {
+	if isCustomKeyStore(k) {
 		return StatusSkipped, ReasonCustomKeyStore, fmt.Sprintf("%s is in a custom key store (origin %s); AWS KMS cannot rotate it automatically", name, k.Origin)
 	}
 	if !k.IsUnresolved(kmskey.AttrSpec) && k.Spec != "" && k.Spec != kmskey.SpecSymmetricDefault {
@@ -153,8 +153,14 @@ func stateSkip(k kmskey.Key, p Policy, name string) (Status, string, string, boo
 	return StatusSkipped, reason, fmt.Sprintf("%s is in state %s; rotation is not evaluated", name, k.State), true
 }
 
+// isCustomKeyStore decides on known facts only: a known store ID is enough,
+// whatever the origin (an XKS key whose xks_key_id is unresolved is still in
+// a custom key store).
 func isCustomKeyStore(k kmskey.Key) bool {
-	return k.CustomKeyStoreID != "" || k.Origin == kmskey.OriginAWSCloudHSM || k.Origin == kmskey.OriginExternalKeyStore
+	if k.CustomKeyStoreID != "" && !k.IsUnresolved(kmskey.AttrCustomKeyStore) {
+		return true
+	}
+	return !k.IsUnresolved(kmskey.AttrOrigin) && (k.Origin == kmskey.OriginAWSCloudHSM || k.Origin == kmskey.OriginExternalKeyStore)
 }
 
 func unresolved(name, attr string) (Status, string, string) {

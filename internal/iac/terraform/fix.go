@@ -1,0 +1,387 @@
+package terraform
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Fix asks ApplyFixes to turn rotation on in one aws_kms_key block.
+type Fix struct {
+	StartLine      int    // the resource block's first line (Key.StartLine)
+	Resource       string // its address within the file's module, e.g. aws_kms_key.main
+	EnableRotation bool   // set enable_key_rotation = true
+	PeriodDays     int    // > 0: set rotation_period_in_days = PeriodDays
+}
+
+// RefusedError is a fix that was not applied because the argument it would
+// change is set by an expression (var.x, a conditional) rather than absent
+// or a literal, or because the block is not an aws_kms_key: a replica or an
+// external key has no rotation of its own. Such findings are reported, not
+// guessed at.
+type RefusedError struct {
+	File     string
+	Resource string // the address the fix named
+	Argument string // enable_key_rotation or rotation_period_in_days; "" for the block itself
+	Reason   string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Argument == "" {
+		return fmt.Sprintf("fix %s: %s: %s", e.File, e.Resource, e.Reason)
+	}
+	return fmt.Sprintf("fix %s: %s: %s %s; set it by hand", e.File, e.Resource, e.Argument, e.Reason)
+}
+
+// blockFix is the fixes asked of one block, merged: every instance of a
+// counted resource, and every caller of a module, share the block.
+type blockFix struct {
+	block  *hclsyntax.Block
+	addr   string // type.name
+	asked  string // the address the first fix named
+	enable bool
+	period int
+}
+
+// ApplyFixes rewrites one .tf file, keeping comments and formatting: it
+// replaces a literal false (or null) with true, or inserts the argument
+// after the block's last argument, then aligns that block alone as terraform
+// fmt would (hclwrite.Format); every byte outside the fixed blocks is kept.
+// A second run with the same fixes changes nothing. It refuses, with a
+// *RefusedError, to rewrite an argument whose value is an expression (var.x,
+// a conditional) rather than absent or a literal, and any block other than
+// aws_kms_key: those are reported, not guessed. Fixes of several instances
+// of one block (count, for_each, a module called twice) are one edit.
+func ApplyFixes(filename string, src []byte, fixes []Fix) ([]byte, error) {
+	if strings.HasSuffix(filename, ".json") {
+		return nil, fmt.Errorf("fix %s: only native .tf files are rewritten; set enable_key_rotation in the JSON by hand", filename)
+	}
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("fix %s: the file does not parse: %w", filename, diags)
+	}
+	body, ok := file.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil, fmt.Errorf("fix %s: unexpected body type %T", filename, file.Body)
+	}
+
+	var todo []*blockFix
+	for _, f := range fixes {
+		if !f.EnableRotation && f.PeriodDays <= 0 {
+			continue
+		}
+		if f.PeriodDays != 0 && (f.PeriodDays < minPeriodDays || f.PeriodDays > maxPeriodDays) {
+			return nil, fmt.Errorf("fix %s: %s: rotation period %d is outside the range AWS allows (%d to %d)", filename, f.Resource, f.PeriodDays, minPeriodDays, maxPeriodDays)
+		}
+		typ, name, err := resourceInAddress(f.Resource)
+		if err != nil {
+			return nil, fmt.Errorf("fix %s: %w", filename, err)
+		}
+		blk := findResource(body, typ, name)
+		if blk == nil {
+			return nil, fmt.Errorf("fix %s: resource %s.%s is not in the file", filename, typ, name)
+		}
+		if line := blk.TypeRange.Start.Line; f.StartLine != 0 && line != f.StartLine {
+			return nil, fmt.Errorf("fix %s: %s.%s starts on line %d, not %d: the file changed since it was read", filename, typ, name, line, f.StartLine)
+		}
+		if typ != typeKey {
+			return nil, &RefusedError{File: filename, Resource: f.Resource,
+				Reason: fmt.Sprintf("only aws_kms_key blocks are rewritten; a %s cannot rotate automatically on its own", typ)}
+		}
+		i := slices.IndexFunc(todo, func(b *blockFix) bool { return b.block == blk })
+		if i < 0 {
+			todo = append(todo, &blockFix{block: blk, addr: typ + "." + name, asked: f.Resource})
+			i = len(todo) - 1
+		}
+		bf := todo[i]
+		bf.enable = bf.enable || f.EnableRotation
+		if f.PeriodDays > 0 {
+			if bf.period != 0 && bf.period != f.PeriodDays {
+				return nil, fmt.Errorf("fix %s: %s: conflicting rotation periods %d and %d were asked for one block", filename, bf.addr, bf.period, f.PeriodDays)
+			}
+			bf.period = f.PeriodDays
+		}
+	}
+
+	// Rewrite from the end of the file so earlier offsets stay valid.
+	slices.SortFunc(todo, func(a, b *blockFix) int {
+		return cmp.Compare(b.block.TypeRange.Start.Byte, a.block.TypeRange.Start.Byte)
+	})
+	out := src
+	for _, bf := range todo {
+		start, end := bf.block.TypeRange.Start.Byte, bf.block.CloseBraceRange.End.Byte
+		text, changed, err := fixBlock(src[start:end], bf, start)
+		if re, ok := err.(*RefusedError); ok {
+			re.File = filename
+			return nil, re
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fix %s: %w", filename, err)
+		}
+		if changed {
+			out = slices.Concat(out[:start:start], text, out[end:])
+		}
+	}
+	if len(todo) > 0 && !bytes.Equal(out, src) {
+		if err := verifyFixed(filename, out, todo); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// resourceInAddress returns the resource type and name of an address,
+// dropping any module path and instance key:
+// module.m["a"].aws_kms_key.k[0] gives aws_kms_key, k.
+func resourceInAddress(addr string) (typ, name string, err error) {
+	rest := addr
+	for strings.HasPrefix(rest, "module.") {
+		rest = rest[len("module."):]
+		n := strings.IndexAny(rest, ".[")
+		if n < 0 {
+			return "", "", fmt.Errorf("bad resource address %q", addr)
+		}
+		rest = rest[n:]
+		if rest[0] == '[' {
+			end := instanceKeyEnd(rest)
+			if end < 0 {
+				return "", "", fmt.Errorf("bad resource address %q", addr)
+			}
+			rest = rest[end:]
+		}
+		rest = strings.TrimPrefix(rest, ".")
+	}
+	typ, rest, ok := strings.Cut(rest, ".")
+	if !ok || typ == "" {
+		return "", "", fmt.Errorf("bad resource address %q", addr)
+	}
+	name = rest
+	if n := strings.IndexByte(rest, '['); n >= 0 {
+		name = rest[:n]
+	}
+	if name == "" {
+		return "", "", fmt.Errorf("bad resource address %q", addr)
+	}
+	return typ, name, nil
+}
+
+// instanceKeyEnd returns the offset just past the instance key that s
+// starts with ([0], ["a"], [?]), or -1.
+func instanceKeyEnd(s string) int {
+	if len(s) > 1 && s[1] == '"' {
+		end := stringEnd([]byte(s), 1)
+		if end < 0 || end >= len(s) || s[end] != ']' {
+			return -1
+		}
+		return end + 1
+	}
+	if n := strings.IndexByte(s, ']'); n > 0 {
+		return n + 1
+	}
+	return -1
+}
+
+func findResource(body *hclsyntax.Body, typ, name string) *hclsyntax.Block {
+	for _, b := range body.Blocks {
+		if b.Type == "resource" && len(b.Labels) == 2 && b.Labels[0] == typ && b.Labels[1] == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// edit replaces src[start:end] (offsets in the file) with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+// fixBlock returns the block's new text. base is the block's offset in the
+// file, since the parser's ranges are file offsets.
+func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, error) {
+	attrs := bf.block.Body.Attributes
+	nl := "\n"
+	if bytes.Contains(block, []byte("\r\n")) {
+		nl = "\r\n"
+	}
+	var edits []edit
+	var inserts []string
+
+	if bf.enable {
+		if a := attrs["enable_key_rotation"]; a != nil {
+			v, ok := literal(a.Expr)
+			switch {
+			case !ok || (!v.IsNull() && v.Type() != cty.Bool):
+				return nil, false, &RefusedError{Resource: bf.asked, Argument: "enable_key_rotation",
+					Reason: fmt.Sprintf("is set by an expression (%s), not a literal", exprText(block, a.Expr, base))}
+			case v.IsNull() || v.False():
+				r := a.Expr.Range()
+				edits = append(edits, edit{r.Start.Byte, r.End.Byte, "true"})
+			}
+		} else {
+			inserts = append(inserts, "enable_key_rotation = true")
+		}
+	}
+	if bf.period > 0 {
+		if a := attrs["rotation_period_in_days"]; a != nil {
+			v, ok := literal(a.Expr)
+			if !ok || (!v.IsNull() && v.Type() != cty.Number) {
+				return nil, false, &RefusedError{Resource: bf.asked, Argument: "rotation_period_in_days",
+					Reason: fmt.Sprintf("is set by an expression (%s), not a literal", exprText(block, a.Expr, base))}
+			}
+			if n, whole := wholeIntOrNull(v); !whole || n != bf.period {
+				r := a.Expr.Range()
+				edits = append(edits, edit{r.Start.Byte, r.End.Byte, strconv.Itoa(bf.period)})
+			}
+		} else {
+			if !bf.enable && attrs["enable_key_rotation"] == nil {
+				return nil, false, fmt.Errorf("%s: a rotation period was asked without enabling rotation, and enable_key_rotation is not set", bf.addr)
+			}
+			inserts = append(inserts, fmt.Sprintf("rotation_period_in_days = %d", bf.period))
+		}
+	}
+	if len(edits) == 0 && len(inserts) == 0 {
+		return block, false, nil
+	}
+
+	b := bf.block
+	switch {
+	case len(inserts) > 0 && b.OpenBraceRange.Start.Line == b.CloseBraceRange.Start.Line:
+		// A one-line block, `{}` or `{ a = 1 }`: replace inside it, then
+		// open it up with one argument per line.
+		in0, in1 := b.OpenBraceRange.End.Byte, b.CloseBraceRange.Start.Byte
+		inner := strings.TrimSpace(string(applyEdits(block[in0-base:in1-base], in0, edits)))
+		var lines []string
+		if inner != "" {
+			lines = append(lines, "  "+inner)
+		}
+		for _, s := range inserts {
+			lines = append(lines, "  "+s)
+		}
+		edits = []edit{{in0, in1, nl + strings.Join(lines, nl) + nl}}
+	case len(inserts) > 0:
+		at, indent := insertionPoint(block, b, base)
+		var text strings.Builder
+		for _, s := range inserts {
+			text.WriteString(indent + s + nl)
+		}
+		edits = append(edits, edit{at, at, text.String()})
+	}
+	return hclwrite.Format(applyEdits(block, base, edits)), true, nil
+}
+
+// insertionPoint is where new arguments go: at the start of the line after
+// the block's last argument (after any comment on that line), or after the
+// opening brace when the block has none. indent is that argument's
+// indentation.
+func insertionPoint(block []byte, b *hclsyntax.Block, base int) (int, string) {
+	after := b.OpenBraceRange.End.Byte
+	indent := "  "
+	var last *hclsyntax.Attribute
+	for _, a := range b.Body.Attributes {
+		if last == nil || a.SrcRange.End.Byte > last.SrcRange.End.Byte {
+			last = a
+		}
+	}
+	if last != nil {
+		after = last.SrcRange.End.Byte
+		lineStart := bytes.LastIndexByte(block[:last.SrcRange.Start.Byte-base], '\n') + 1
+		if ws := block[lineStart : last.SrcRange.Start.Byte-base]; len(bytes.TrimLeft(ws, " \t")) == 0 {
+			indent = string(ws)
+		}
+	}
+	rel := after - base
+	nlAt := bytes.IndexByte(block[rel:], '\n')
+	closeAt := b.CloseBraceRange.Start.Byte - base
+	if nlAt < 0 || rel+nlAt >= closeAt {
+		return b.CloseBraceRange.Start.Byte, indent
+	}
+	return base + rel + nlAt + 1, indent
+}
+
+func applyEdits(block []byte, base int, edits []edit) []byte {
+	slices.SortFunc(edits, func(a, b edit) int { return cmp.Compare(b.start, a.start) })
+	out := slices.Clone(block)
+	for _, e := range edits {
+		out = slices.Concat(out[:e.start-base:e.start-base], []byte(e.text), out[e.end-base:])
+	}
+	return out
+}
+
+// literal returns the value of a literal expression: true, false, null, a
+// number. A quoted string is a template, not a literal bool or number.
+func literal(expr hclsyntax.Expression) (cty.Value, bool) {
+	if e, ok := expr.(*hclsyntax.LiteralValueExpr); ok {
+		return e.Val, true
+	}
+	return cty.NilVal, false
+}
+
+func exprText(block []byte, expr hclsyntax.Expression, base int) string {
+	r := expr.Range()
+	s := strings.Join(strings.Fields(string(block[r.Start.Byte-base:r.End.Byte-base])), " ")
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// verifyFixed re-parses the rewritten file and checks that every fixed
+// block now says what was asked, so that a surprising layout (a comment
+// that swallows the next line) is an error, never a silent non-fix.
+func verifyFixed(filename string, out []byte, todo []*blockFix) error {
+	file, diags := hclsyntax.ParseConfig(out, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return fmt.Errorf("fix %s: the rewritten file does not parse (%v); the file was not changed", filename, diags)
+	}
+	body := file.Body.(*hclsyntax.Body)
+	for _, bf := range todo {
+		blk := findResource(body, bf.block.Labels[0], bf.block.Labels[1])
+		if blk == nil {
+			return fmt.Errorf("fix %s: %s is missing after the rewrite; the file was not changed", filename, bf.addr)
+		}
+		if bf.enable {
+			a := blk.Body.Attributes["enable_key_rotation"]
+			if v, ok := literalOf(a); !ok || v.Type() != cty.Bool || !v.True() {
+				return fmt.Errorf("fix %s: %s: could not set enable_key_rotation = true; the file was not changed", filename, bf.addr)
+			}
+		}
+		if bf.period > 0 {
+			a := blk.Body.Attributes["rotation_period_in_days"]
+			v, ok := literalOf(a)
+			if !ok || v.Type() != cty.Number {
+				return fmt.Errorf("fix %s: %s: could not set rotation_period_in_days; the file was not changed", filename, bf.addr)
+			}
+			if n, whole := wholeInt(v); !whole || n != bf.period {
+				return fmt.Errorf("fix %s: %s: could not set rotation_period_in_days; the file was not changed", filename, bf.addr)
+			}
+		}
+	}
+	return nil
+}
+
+func wholeIntOrNull(v cty.Value) (int, bool) {
+	if v.IsNull() {
+		return 0, false
+	}
+	return wholeInt(v)
+}
+
+func literalOf(a *hclsyntax.Attribute) (cty.Value, bool) {
+	if a == nil {
+		return cty.NilVal, false
+	}
+	v, ok := literal(a.Expr)
+	if !ok || v.IsNull() {
+		return cty.NilVal, false
+	}
+	return v, true
+}

@@ -1,0 +1,4 @@
+resource "aws_kms_key" "base" {
+  description         = "overridden below"
+  enable_key_rotation = false
+}

@@ -1,0 +1,2 @@
+rotate = false
+period = 730

@@ -1,0 +1,2 @@
+period  = "180"
+enabled = true
