@@ -29,7 +29,7 @@ type Account struct {
 	State string `yaml:"state,omitempty" json:"state,omitempty"`
 	// Regions are the account's enabled Regions; DescribeRegions lists them,
 	// and a request signed for another Region fails as AWS does for a Region
-	// that is not enabled.
+	// that is not enabled. Empty means the 17 Regions AWS enables by default.
 	Regions []string `yaml:"regions" json:"regions"`
 	// Credentials are long-term access keys of principals in this account.
 	Credentials []Credential `yaml:"credentials,omitempty" json:"credentials,omitempty"`

@@ -321,8 +321,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
 		s.writeError(w, ri, aerr)
 		return
 	}
-	switch s.injectFault(w, r, ri) {
-	case faultHandled:
+	if s.injectFault(w, r, ri) {
 		return
 	}
 
