@@ -41,8 +41,8 @@ func newIacCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "iac PATH...",
 		Short: "Check Terraform and CloudFormation files for KMS keys that do not rotate, and fix them",
-		Long: `Iac checks the KMS keys defined in infrastructure-as-code files with the same
-rule as the live scan, before they are deployed. Each PATH is a file or a
+		Long: `kmsrotor iac checks the KMS keys defined in infrastructure-as-code files with
+the same rule as the live scan, before they are deployed. Each PATH is a file or a
 directory, walked recursively (.git, .terraform and node_modules are skipped;
 cdk.out is read: its templates are the synthesized CloudFormation). Formats are
 picked by content:

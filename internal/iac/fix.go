@@ -1,0 +1,223 @@
+package iac
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/iac/cloudformation"
+	"github.com/kmsrotor/kmsrotor/internal/iac/terraform"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
+)
+
+// fixTarget is one resource block to change.
+type fixTarget struct {
+	file      string
+	line      int
+	resources []string // the addresses of every key the block defines
+	source    kmskey.Source
+	enable    bool
+	period    int
+}
+
+// refusalKey names a key whose fix was refused: its file and address.
+type refusalKey struct{ file, resource string }
+
+// blockKey names a resource block: its file and first line.
+type blockKey struct {
+	file string
+	line int
+}
+
+// fileChange is one file's content before and after a round of fixes, and
+// the addresses of the keys the change fixes.
+type fileChange struct {
+	before, after []byte
+	resources     []string
+}
+
+// plan decides which keys to fix and how. Fixed are FAILs for rotation off
+// or a period over the policy and, when a period is required, every key
+// that rotates with another period. Never fixed: replicas (their rotation
+// is their primary's, which is fixed instead), plan files (fix the
+// configuration), and every class that cannot rotate (they are not FAIL).
+func plan(opts Options, keys []kmskey.Key, findings []check.Finding) []fixTarget {
+	byBlock := map[blockKey]int{} // index in targets
+	var targets []fixTarget
+	for i, k := range keys {
+		f := findings[i]
+		if k.IsReplica() || (k.Source != kmskey.SourceTerraform && k.Source != kmskey.SourceCloudFormation) {
+			continue
+		}
+		fixable := f.Status == check.StatusFail &&
+			(f.Reason == check.ReasonRotationDisabled || f.Reason == check.ReasonPeriodExceedsPolicy)
+		rotatingElsewise := opts.PeriodDays != 0 && f.Status == check.StatusPass &&
+			f.Reason == check.ReasonRotationEnabled && k.Rotation.PeriodDays != opts.PeriodDays
+		if !fixable && !rotatingElsewise {
+			continue
+		}
+		t := fixTarget{file: k.File, line: k.StartLine, resources: []string{k.Resource}, source: k.Source, enable: true,
+			period: periodFor(opts, k)}
+		// A module block instantiated twice is one block to fix.
+		at := blockKey{k.File, k.StartLine}
+		if j, ok := byBlock[at]; ok {
+			targets[j].resources = append(targets[j].resources, k.Resource)
+			targets[j].period = max(targets[j].period, t.period)
+			continue
+		}
+		byBlock[at] = len(targets)
+		targets = append(targets, t)
+	}
+	return targets
+}
+
+// periodFor is the rotation period a fix writes: the one asked for, else
+// the policy's maximum when the key's period (AWS's 365 days when unset)
+// exceeds it, else none (the period is left alone).
+func periodFor(opts Options, k kmskey.Key) int {
+	if opts.PeriodDays != 0 {
+		return opts.PeriodDays
+	}
+	maxDays := opts.Policy.MaxRotationDays
+	cur := cmp.Or(k.Rotation.PeriodDays, kmskey.DefaultRotationPeriodDays)
+	if maxDays > 0 && cur > maxDays {
+		return maxDays
+	}
+	return 0
+}
+
+// fixRound plans and applies one round of fixes in memory. current holds the
+// files already changed by earlier rounds (what is on disk after Fix, what
+// would be without). It returns the files this round changes, adds the
+// blocks it fixed to fixed, and records refused fixes.
+func fixRound(opts Options, keys []kmskey.Key, findings []check.Finding, current map[string][]byte, fixed map[refusalKey]bool, refused map[refusalKey]string) map[string]fileChange {
+	byFile := map[string][]fixTarget{}
+	for _, t := range plan(opts, keys, findings) {
+		if _, done := refused[refusalKey{t.file, t.resources[0]}]; done {
+			continue
+		}
+		byFile[t.file] = append(byFile[t.file], t)
+	}
+	changed := map[string]fileChange{}
+	files := make([]string, 0, len(byFile))
+	for f := range byFile {
+		files = append(files, f)
+	}
+	slices.Sort(files)
+	for _, file := range files {
+		before, ok := current[file]
+		if !ok {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				for _, r := range byFile[file][0].resources {
+					refused[refusalKey{file, r}] = err.Error()
+				}
+				continue
+			}
+			before = src
+		}
+		// Bottom-up, one block at a time: an edit never moves the lines of
+		// the blocks above it, which Terraform's fixes locate by line.
+		targets := byFile[file]
+		slices.SortFunc(targets, func(a, b fixTarget) int { return b.line - a.line })
+		after := before
+		var resources []string
+		for _, t := range targets {
+			out, err := applyFix(file, after, t)
+			if err != nil {
+				for _, r := range t.resources {
+					refused[refusalKey{file, r}] = reason(err, file, t.resources)
+				}
+				continue
+			}
+			if !slices.Equal(out, after) {
+				fixed[refusalKey{file, t.resources[0]}] = true
+				resources = append(resources, t.resources...)
+			}
+			after = out
+		}
+		if !slices.Equal(after, before) {
+			changed[file] = fileChange{before: before, after: after, resources: resources}
+		}
+	}
+	return changed
+}
+
+func applyFix(file string, src []byte, t fixTarget) ([]byte, error) {
+	switch t.source {
+	case kmskey.SourceCloudFormation:
+		return cloudformation.ApplyFixes(file, src, []cloudformation.Fix{{
+			StartLine: t.line, Resource: t.resources[0], EnableRotation: t.enable, PeriodDays: t.period,
+		}})
+	case kmskey.SourceTerraform:
+		return terraform.ApplyFixes(file, src, []terraform.Fix{{
+			StartLine: t.line, Resource: t.resources[0], EnableRotation: t.enable, PeriodDays: t.period,
+		}})
+	}
+	return nil, fmt.Errorf("%s keys cannot be fixed", t.source)
+}
+
+// reason is the part of a refusal worth appending to a finding's message:
+// without the file and resource, which the finding names already.
+func reason(err error, file string, resources []string) string {
+	var re *cloudformation.RefusedError
+	if errors.As(err, &re) {
+		return re.Property + " " + re.Reason
+	}
+	msg := err.Error()
+	for _, prefix := range []string{"fix " + file + ": ", file + ": ", resources[0] + ": "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	if _, addr, ok := strings.Cut(resources[0], "aws_kms_"); ok {
+		// Terraform names the block by its address within the module.
+		msg = strings.TrimPrefix(msg, "aws_kms_"+addr+": ")
+	}
+	return msg
+}
+
+// writeFile writes a fixed file; tests make it fail.
+var writeFile = writeAtomic
+
+// writeAtomic replaces file with data through a temporary file in the same
+// directory, keeping the file's mode, so that no reader sees half a file. A
+// symbolic link is followed: its target is rewritten, the link kept.
+func writeAtomic(file string, data []byte) (err error) {
+	if target, err := filepath.EvalSymlinks(file); err == nil {
+		file = target
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".kmsrotor-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+resource "aws_kms_key" "main" {
+  enable_key_rotation = true
+}
