@@ -64,12 +64,18 @@ func newKMSService(clock *Clock, onDemandLimit int) *kmsService {
 	}
 }
 
-// setDelays sets how long on-demand rotations and replica creation take on
-// the emulator clock; zero makes them complete at the next request.
+// setDelays sets how long on-demand rotations and new replicas take on the
+// emulator clock (defaults 2s each); zero completes them at the next request.
+// The frame calls it from its options.
 func (k *kmsService) setDelays(onDemand, replica time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.onDemandDelay, k.replicaDelay = onDemand, replica
+	k.onDemandDelay, k.replicaDelay = max(onDemand, 0), max(replica, 0)
+	for _, s := range k.stores {
+		for _, key := range s.keys {
+			key.computeDue(k.onDemandDelay)
+		}
+	}
 }
 
 // kmsOp is one operation: read operations run under the read lock first.
