@@ -122,7 +122,10 @@ func TestEvaluate(t *testing.T) {
 		{"IaC state unresolved on HMAC", with(func(k *kmskey.Key) { k.Spec = "HMAC_512"; k.Unresolved = []string{kmskey.AttrState} }), nil, StatusSkipped, ReasonHMACKey},
 		{"IaC state unresolved on symmetric", with(func(k *kmskey.Key) { k.Unresolved = []string{kmskey.AttrState} }), nil, StatusManual, ReasonUnresolvedValue},
 		{"IaC store known, origin unresolved", with(func(k *kmskey.Key) { k.CustomKeyStoreID = "cks-1234"; k.Unresolved = []string{kmskey.AttrOrigin} }), nil, StatusSkipped, ReasonCustomKeyStore},
-		{"IaC store unresolved", with(func(k *kmskey.Key) { k.CustomKeyStoreID = "var.store"; k.Unresolved = []string{kmskey.AttrCustomKeyStore} }), nil, StatusManual, ReasonUnresolvedValue},
+		{"IaC store unresolved", with(func(k *kmskey.Key) {
+			k.CustomKeyStoreID = "var.store"
+			k.Unresolved = []string{kmskey.AttrCustomKeyStore}
+		}), nil, StatusManual, ReasonUnresolvedValue},
 		{"IaC origin unresolved", with(func(k *kmskey.Key) { k.Unresolved = []string{kmskey.AttrOrigin} }), nil, StatusManual, ReasonUnresolvedValue},
 	}
 	for _, tt := range tests {
