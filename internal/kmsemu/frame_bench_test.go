@@ -9,9 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
 // cpuTime is the process's user and system CPU time so far. On a machine
@@ -81,32 +78,5 @@ func BenchmarkKMSHandleDescribeKey(b *testing.B) {
 			b.Fatal(aerr)
 		}
 	}
-	reportCPU(b, start)
-}
-
-// BenchmarkSDKDescribeKey is DescribeKey through the real SDK over loopback
-// HTTP, with quotas off: the figure the README quotes (requests per second
-// = 1e9 / ns/op, with -cpu 2 and parallel clients).
-func BenchmarkSDKDescribeKey(b *testing.B) {
-	run, err := Start(Options{Estate: DemoEstate()}, "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer run.Close()
-	cfg := sdkConfig(run.URL, DefaultAccessKeyID, DefaultSecretAccessKey, "us-east-1")
-	cfg.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	client := kms.NewFromConfig(cfg)
-	in := &kms.DescribeKeyInput{KeyId: aws.String(benchKeyID)}
-	b.ReportAllocs()
-	start := cpuTime()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := client.DescribeKey(context.Background(), in); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 	reportCPU(b, start)
 }

@@ -376,3 +376,30 @@ func TestCloseEndsHangs(t *testing.T) {
 		t.Errorf("DescribeKey still hangs 10s after Close")
 	}
 }
+
+// TestOptionsDelays checks that Options reach the KMS service: with negative
+// delays an on-demand rotation completes at the next request, through the SDK.
+func TestOptionsDelays(t *testing.T) {
+	e := &Estate{Accounts: []Account{{ID: DefaultAccount, Regions: []string{"us-east-1"},
+		Keys: []KeyDef{{Region: "us-east-1", Aliases: []string{"alias/k"}}}}}}
+	run, err := Start(Options{Estate: e, OnDemandDelay: -1, ReplicaDelay: -1}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	client := kms.NewFromConfig(sdkConfig(run.URL, DefaultAccessKeyID, DefaultSecretAccessKey, "us-east-1"))
+	d, err := client.DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: aws.String("alias/k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.RotateKeyOnDemand(t.Context(), &kms.RotateKeyOnDemandInput{KeyId: d.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := client.GetKeyRotationStatus(t.Context(), &kms.GetKeyRotationStatusInput{KeyId: d.KeyMetadata.KeyId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.OnDemandRotationStartDate != nil {
+		t.Errorf("OnDemandDelay -1: got an on-demand rotation still in progress since %v, want it done", st.OnDemandRotationStartDate)
+	}
+}

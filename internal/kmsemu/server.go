@@ -42,6 +42,11 @@ type Options struct {
 	Faults     Faults
 	// OnDemandLimit is RotateKeyOnDemand's per-key limit (default 25).
 	OnDemandLimit int
+	// OnDemandDelay and ReplicaDelay are how long, on the emulator clock, an
+	// on-demand rotation stays in progress and a new replica stays Creating
+	// (default 2s each; negative: done at the next request).
+	OnDemandDelay time.Duration
+	ReplicaDelay  time.Duration
 	// StateFile, when set, persists the state across restarts: New loads it
 	// instead of Estate when it exists, and Close saves it (as does a
 	// background save every StateSaveInterval).
@@ -144,6 +149,9 @@ func New(opts Options) (*Server, error) {
 		s.quotas = newQuotas(opts.QuotaScale)
 	}
 	s.kms = newKMSService(s.clock, opts.OnDemandLimit)
+	if opts.OnDemandDelay != 0 || opts.ReplicaDelay != 0 {
+		s.kms.setDelays(delayOr(opts.OnDemandDelay, defaultOnDemandDelay), delayOr(opts.ReplicaDelay, defaultReplicaDelay))
+	}
 
 	restored := false
 	if opts.StateFile != "" {
@@ -605,4 +613,16 @@ func (r *Running) Err() error {
 	default:
 		return nil
 	}
+}
+
+// delayOr maps an Options delay to the service's: 0 keeps the default, a
+// negative one completes at the next request.
+func delayOr(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
