@@ -12,6 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/logging"
 )
 
 // ClientOptions tune the HTTP client and the retryer shared by every client
@@ -84,6 +85,10 @@ func LoadConfig(ctx context.Context, profile string, o ClientOptions) (aws.Confi
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(o.retryer()),
 		config.WithHTTPClient(o.httpClient()),
+		// The SDK logs to stderr by default (e.g. "falling back to IMDSv1"
+		// while it looks for credentials); what matters reaches the user as an
+		// error or a finding, so its log would only garble the report.
+		config.WithLogger(logging.Nop{}),
 	}
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
