@@ -199,7 +199,7 @@ Use it with:
   export AWS_ENDPOINT_URL=%[1]s
   export AWS_ACCESS_KEY_ID=%[3]s
   export AWS_SECRET_ACCESS_KEY=%[4]s
-  export AWS_REGION=%[5]s
+  export AWS_REGION=%[5]s AWS_DEFAULT_REGION=%[5]s
 
   aws kms list-keys --endpoint-url %[1]s --region %[5]s
   kmsrotor scan

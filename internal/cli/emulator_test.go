@@ -149,7 +149,7 @@ func TestEmulatorServesAndStops(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for _, want := range []string{"export AWS_ENDPOINT_URL=" + url, "export AWS_ACCESS_KEY_ID=test", "export AWS_SECRET_ACCESS_KEY=test",
-		"export AWS_REGION=us-east-1", "aws kms list-keys --endpoint-url " + url, "demo estate: 3 accounts"} {
+		"export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1", "aws kms list-keys --endpoint-url " + url, "demo estate: 3 accounts"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("kmsrotor emulator banner %q lacks %q", out.String(), want)
 		}
