@@ -126,6 +126,19 @@ type Remediation struct {
 	Terraform      string `json:"terraform,omitempty"`
 	CloudFormation string `json:"cloudformation,omitempty"`
 	URL            string `json:"url,omitempty"`
+	// Edits are the exact changes kmsrotor iac --fix would make for this
+	// finding; empty when it would make none (ineligible, refused, or live).
+	Edits []Edit `json:"edits,omitempty"`
+}
+
+// Edit replaces lines StartLine..EndLine (1-based, inclusive) of File with
+// Text. EndLine = StartLine-1 inserts Text before StartLine. Text holds whole
+// lines, each ending in a newline.
+type Edit struct {
+	File      string `json:"file"`
+	StartLine int    `json:"start_line"`
+	EndLine   int    `json:"end_line"`
+	Text      string `json:"text"`
 }
 
 // Sort orders findings deterministically: live findings by account, Region
