@@ -164,7 +164,7 @@ func isCustomKeyStore(k kmskey.Key) bool {
 }
 
 func unresolved(name, attr string) (Status, string, string) {
-	return StatusManual, ReasonUnresolvedValue, fmt.Sprintf("%s: the value of %s cannot be resolved statically; check it by hand", name, attrLabel(attr))
+	return StatusManual, ReasonUnresolvedValue, fmt.Sprintf("%s: the value of %s cannot be determined from the files (unresolved or invalid); check it by hand", name, attrLabel(attr))
 }
 
 func attrLabel(attr string) string {

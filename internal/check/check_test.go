@@ -189,6 +189,19 @@ func TestRemediationCLI(t *testing.T) {
 			t.Errorf("%s: CLI = %q, want %q", tt.name, f.Remediation.CLI, tt.want)
 		}
 	}
+	// A policy stricter than AWS's default period: enabling rotation must
+	// also set the period, or the key would still fail.
+	strict := Policy{MaxRotationDays: 180, Now: now}
+	off := with(func(k *kmskey.Key) { k.Rotation = kmskey.Rotation{Enabled: kmskey.False} })
+	f := Evaluate(off, strict)
+	if want := "aws kms enable-key-rotation --key-id 1234abcd-12ab-34cd-56ef-1234567890ab --rotation-period-in-days 180 --region us-east-1"; f.Remediation.CLI != want {
+		t.Errorf("strict policy: CLI = %q, want %q", f.Remediation.CLI, want)
+	}
+	off.Source, off.File, off.Resource = kmskey.SourceTerraform, "main.tf", "aws_kms_key.k"
+	f = Evaluate(off, strict)
+	if want := "enable_key_rotation = true\nrotation_period_in_days = 180"; f.Remediation.Terraform != want {
+		t.Errorf("strict policy: Terraform = %q, want %q", f.Remediation.Terraform, want)
+	}
 }
 
 func TestIaCRemediation(t *testing.T) {

@@ -37,7 +37,11 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 
 	// FAIL: enable rotation, with the policy's period when the current one is too long.
 	period := 0
-	if f.Reason == ReasonPeriodExceedsPolicy {
+	switch {
+	case f.Reason == ReasonPeriodExceedsPolicy:
+		period = p.MaxRotationDays
+	case f.Reason == ReasonRotationDisabled && p.MaxRotationDays > 0 && p.MaxRotationDays < kmskey.DefaultRotationPeriodDays:
+		// Enabling with AWS's default of 365 days would still fail this policy.
 		period = p.MaxRotationDays
 	}
 	if k.File != "" {
@@ -88,8 +92,10 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 		r.Text = "Rotation is enabled but has not happened on time: check the key with aws kms list-key-rotations, and rotate it on demand if needed (aws kms rotate-key-on-demand)."
 	case k.IsReplica():
 		r.Text = fmt.Sprintf("Enable automatic rotation on the primary key %s in %s; its replicas share it.", target, region)
-	case period > 0:
+	case f.Reason == ReasonPeriodExceedsPolicy:
 		r.Text = fmt.Sprintf("Shorten the rotation period to %d days.", period)
+	case period > 0:
+		r.Text = fmt.Sprintf("Enable automatic key rotation every %d days.", period)
 	default:
 		r.Text = "Enable automatic key rotation."
 	}

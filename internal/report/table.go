@@ -174,7 +174,20 @@ func (t *tableWriter) summary(doc *Document) {
 	if s.Total == 1 {
 		noun = "key"
 	}
-	t.printf("Summary: %s (%d %s).\n", strings.Join(parts, ", "), s.Total, noun)
+	tail := ""
+	if n := len(doc.Errors); n > 0 {
+		// Scan-level errors are not findings; say so here too, so that the
+		// summary never reads as complete when the footer says otherwise.
+		tail = fmt.Sprintf(", and %d scan %s", n, plural(n, "error", "errors"))
+	}
+	t.printf("Summary: %s (%d %s)%s.\n", strings.Join(parts, ", "), s.Total, noun, tail)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // row is one finding in the table: its cells, then the lines under it.

@@ -41,7 +41,7 @@ func TestTableContent(t *testing.T) {
 	}{
 		{"live piped", liveDoc, Options{}, []string{
 			"Scanned 1 account (111122223333) × 4 Regions (ap-south-1, eu-west-1, us-east-1, us-west-2) in 1.234s.",
-			"Summary: 5 FAIL, 1 ERROR, 1 MANUAL, 1 PASS, 3 SKIPPED, 1 muted (12 keys).",
+			"Summary: 5 FAIL, 1 ERROR, 1 MANUAL, 1 PASS, 3 SKIPPED, 1 muted (12 keys), and 1 scan error.",
 			"0b7d2a3c-1111-4a5b-8c9d-000000000002  alias/legacy",
 			"fix: aws kms enable-key-rotation --key-id 0b7d2a3c-1111-4a5b-8c9d-000000000002 --region eu-west-1",
 			"fix: aws kms enable-key-rotation --key-id 0b7d2a3c-1111-4a5b-8c9d-000000000003 --rotation-period-in-days 365 --region eu-west-1",
