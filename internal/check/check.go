@@ -69,8 +69,15 @@ func classify(k kmskey.Key, p Policy) (Status, string, string) {
 
 	// A key in a known non-Enabled state is skipped whatever its class.
 	if !k.IsUnresolved(kmskey.AttrState) {
-		if st, reason, msg, skip := stateSkip(k, p, name); skip {
-			return st, reason, msg
+		if reason, skip := stateSkip(k.State, p); skip {
+			return StatusSkipped, reason, fmt.Sprintf("%s is in state %s; rotation is not evaluated", name, k.State)
+		}
+	}
+	// A replica is classified as its primary: rotation is set there, and
+	// cannot be while the primary is, say, pending deletion.
+	if k.IsReplica() && k.PrimaryState != "" {
+		if reason, skip := stateSkip(k.PrimaryState, p); skip {
+			return StatusSkipped, reason, fmt.Sprintf("%s is a multi-Region replica whose primary %s is in state %s; rotation is not evaluated", name, primaryName(k), k.PrimaryState)
 		}
 	}
 
@@ -125,32 +132,40 @@ func classify(k kmskey.Key, p Policy) (Status, string, string) {
 	return StatusPass, ReasonRotationEnabled, name + " rotates its key material automatically"
 }
 
-func stateSkip(k kmskey.Key, p Policy, name string) (Status, string, string, bool) {
-	var reason string
-	switch k.State {
+// stateSkip says whether a key in state is skipped, and with which reason.
+func stateSkip(state string, p Policy) (string, bool) {
+	switch state {
 	case "", kmskey.StateEnabled:
-		return "", "", "", false
+		return "", false
 	case kmskey.StateDisabled:
 		if p.IncludeDisabled {
-			return "", "", "", false
+			return "", false
 		}
-		reason = ReasonKeyDisabled
+		return ReasonKeyDisabled, true
 	case kmskey.StatePendingDeletion:
-		reason = ReasonPendingDeletion
+		return ReasonPendingDeletion, true
 	case kmskey.StatePendingReplicaDeletion:
-		reason = ReasonPendingReplicaDeletion
+		return ReasonPendingReplicaDeletion, true
 	case kmskey.StatePendingImport:
-		reason = ReasonPendingImport
+		return ReasonPendingImport, true
 	case kmskey.StateUnavailable:
-		reason = ReasonKeyUnavailable
+		return ReasonKeyUnavailable, true
 	case kmskey.StateCreating:
-		reason = ReasonKeyCreating
+		return ReasonKeyCreating, true
 	case kmskey.StateUpdating:
-		reason = ReasonKeyUpdating
-	default:
-		reason = "key_state_" + strings.ToLower(k.State)
+		return ReasonKeyUpdating, true
 	}
-	return StatusSkipped, reason, fmt.Sprintf("%s is in state %s; rotation is not evaluated", name, k.State), true
+	return "key_state_" + strings.ToLower(state), true
+}
+
+func primaryName(k kmskey.Key) string {
+	switch {
+	case k.PrimaryARN != "":
+		return k.PrimaryARN
+	case k.PrimaryResource != "":
+		return k.PrimaryResource
+	}
+	return "its primary key"
 }
 
 // isCustomKeyStore decides on known facts only: a known store ID is enough,
@@ -201,14 +216,7 @@ func replicaNote(k kmskey.Key) string {
 	if !k.IsReplica() {
 		return ""
 	}
-	where := k.PrimaryARN
-	if where == "" {
-		where = k.PrimaryResource
-	}
-	if where == "" {
-		where = "its primary key"
-	}
-	return fmt.Sprintf("; this multi-Region replica shares its primary's rotation, set on %s", where)
+	return fmt.Sprintf("; this multi-Region replica shares its primary's rotation, set on %s", primaryName(k))
 }
 
 func describe(k kmskey.Key) string {

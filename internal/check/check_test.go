@@ -1,6 +1,7 @@
 package check
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,20 @@ func TestEvaluate(t *testing.T) {
 			k.PrimaryARN, k.PrimaryRegion = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1", "eu-west-1"
 			k.Rotation = kmskey.Rotation{Enabled: kmskey.False}
 		}), nil, StatusFail, ReasonRotationDisabled},
+		{"replica of a primary pending replica deletion", with(func(k *kmskey.Key) {
+			k.MultiRegion, k.MultiRegionType = true, kmskey.MultiRegionReplica
+			k.PrimaryARN, k.PrimaryRegion, k.PrimaryState = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1", "eu-west-1", kmskey.StatePendingReplicaDeletion
+			k.Rotation = kmskey.Rotation{Enabled: kmskey.False}
+		}), nil, StatusSkipped, ReasonPendingReplicaDeletion},
+		{"replica of a disabled primary", with(func(k *kmskey.Key) {
+			k.MultiRegion, k.MultiRegionType = true, kmskey.MultiRegionReplica
+			k.PrimaryARN, k.PrimaryRegion, k.PrimaryState = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1", "eu-west-1", kmskey.StateDisabled
+		}), nil, StatusSkipped, ReasonKeyDisabled},
+		{"replica of an enabled primary", with(func(k *kmskey.Key) {
+			k.MultiRegion, k.MultiRegionType = true, kmskey.MultiRegionReplica
+			k.PrimaryARN, k.PrimaryRegion, k.PrimaryState = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1", "eu-west-1", kmskey.StateEnabled
+			k.Rotation = kmskey.Rotation{Enabled: kmskey.False}
+		}), nil, StatusFail, ReasonRotationDisabled},
 		{"replica rotating", with(func(k *kmskey.Key) {
 			k.MultiRegion, k.MultiRegionType = true, kmskey.MultiRegionReplica
 			k.PrimaryARN, k.PrimaryRegion = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1", "eu-west-1"
@@ -182,6 +197,8 @@ func TestRemediationCLI(t *testing.T) {
 		{"period too long", with(func(k *kmskey.Key) { k.Rotation.PeriodDays = 730 }),
 			"aws kms enable-key-rotation --key-id 1234abcd-12ab-34cd-56ef-1234567890ab --rotation-period-in-days 365 --region us-east-1"},
 		{"pass", sym(), ""},
+		{"overdue", with(func(k *kmskey.Key) { k.Rotation.NextRotationDate = now.Add(-30 * 24 * time.Hour) }),
+			"aws kms rotate-key-on-demand --key-id 1234abcd-12ab-34cd-56ef-1234567890ab --region us-east-1"},
 	}
 	for _, tt := range tests {
 		f := Evaluate(tt.key, DefaultPolicy(now))
@@ -251,5 +268,46 @@ func TestSortAndSummarize(t *testing.T) {
 	s := Summarize(fs)
 	if s != (Summary{Total: 4, Pass: 1, Fail: 1, Error: 1, Muted: 1}) {
 		t.Errorf("Summarize = %+v", s)
+	}
+}
+
+// TestFindingJSONHasEveryField checks the contract of DESIGN.md: the
+// rotation and key objects carry every field, null when unknown.
+func TestFindingJSONHasEveryField(t *testing.T) {
+	f := Evaluate(with(func(k *kmskey.Key) { k.Rotation = kmskey.Rotation{Enabled: kmskey.False} }), DefaultPolicy(now))
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]map[string]any
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	got = map[string]map[string]any{}
+	for _, obj := range []string{"rotation", "key"} {
+		m := map[string]any{}
+		if err := json.Unmarshal(raw[obj], &m); err != nil {
+			t.Fatalf("%s: %v", obj, err)
+		}
+		got[obj] = m
+	}
+	for obj, fields := range map[string][]string{
+		"rotation": {"enabled", "period_days", "next_rotation_date", "last_rotation_date"},
+		"key":      {"manager", "spec", "usage", "origin", "state", "multi_region_type", "primary_key_arn", "custom_key_store_id"},
+	} {
+		for _, name := range fields {
+			if _, ok := got[obj][name]; !ok {
+				t.Errorf("finding JSON %s has no %q: %s", obj, name, raw[obj])
+			}
+		}
+	}
+	if got["rotation"]["period_days"] != nil || got["key"]["multi_region_type"] != nil || got["key"]["spec"] != "SYMMETRIC_DEFAULT" {
+		t.Errorf("finding JSON: got rotation %v key %v, want null period and multi_region_type, spec SYMMETRIC_DEFAULT", got["rotation"], got["key"])
+	}
+	for _, name := range []string{"status", "reason", "message", "severity", "check_id", "account_id", "region", "key_id", "key_arn", "aliases", "remediation", "compliance", "muted"} {
+		if _, ok := raw[name]; !ok {
+			t.Errorf("finding JSON has no %q", name)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -82,26 +83,67 @@ type Finding struct {
 	Muted       bool                `json:"muted"`
 }
 
-// RotationFacts is the rotation part of a finding. Enabled is null when unknown.
+// RotationFacts is the rotation part of a finding. Every field is always
+// present in JSON; one that is unknown or does not apply is null.
 type RotationFacts struct {
 	Enabled          *bool      `json:"enabled"`
-	PeriodDays       int        `json:"period_days,omitempty"`
-	NextRotationDate *time.Time `json:"next_rotation_date,omitempty"`
-	LastRotationDate *time.Time `json:"last_rotation_date,omitempty"`
+	PeriodDays       int        `json:"period_days"`
+	NextRotationDate *time.Time `json:"next_rotation_date"`
+	LastRotationDate *time.Time `json:"last_rotation_date"`
 }
 
-// KeyFacts is the key part of a finding.
+// MarshalJSON writes a period of 0 (unknown or not applicable) as null.
+func (r RotationFacts) MarshalJSON() ([]byte, error) {
+	type plain RotationFacts
+	var out struct {
+		plain
+		PeriodDays *int `json:"period_days"`
+	}
+	out.plain = plain(r)
+	if r.PeriodDays != 0 {
+		out.PeriodDays = &r.PeriodDays
+	}
+	return json.Marshal(out)
+}
+
+// KeyFacts is the key part of a finding. Every field is always present in
+// JSON; one that is unknown or does not apply is null.
 type KeyFacts struct {
-	Manager          string `json:"manager,omitempty"`
-	Spec             string `json:"spec,omitempty"`
-	Usage            string `json:"usage,omitempty"`
-	Origin           string `json:"origin,omitempty"`
-	State            string `json:"state,omitempty"`
-	MultiRegionType  string `json:"multi_region_type,omitempty"`
-	PrimaryKeyARN    string `json:"primary_key_arn,omitempty"`
-	PrimaryRegion    string `json:"primary_region,omitempty"`
-	PrimaryResource  string `json:"primary_resource,omitempty"`
-	CustomKeyStoreID string `json:"custom_key_store_id,omitempty"`
+	Manager          string `json:"manager"`
+	Spec             string `json:"spec"`
+	Usage            string `json:"usage"`
+	Origin           string `json:"origin"`
+	State            string `json:"state"`
+	MultiRegionType  string `json:"multi_region_type"`
+	PrimaryKeyARN    string `json:"primary_key_arn"`
+	PrimaryRegion    string `json:"primary_region"`
+	PrimaryResource  string `json:"primary_resource"`
+	CustomKeyStoreID string `json:"custom_key_store_id"`
+}
+
+// MarshalJSON writes empty fields as null.
+func (k KeyFacts) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Manager          *string `json:"manager"`
+		Spec             *string `json:"spec"`
+		Usage            *string `json:"usage"`
+		Origin           *string `json:"origin"`
+		State            *string `json:"state"`
+		MultiRegionType  *string `json:"multi_region_type"`
+		PrimaryKeyARN    *string `json:"primary_key_arn"`
+		PrimaryRegion    *string `json:"primary_region"`
+		PrimaryResource  *string `json:"primary_resource"`
+		CustomKeyStoreID *string `json:"custom_key_store_id"`
+	}{nullable(k.Manager), nullable(k.Spec), nullable(k.Usage), nullable(k.Origin), nullable(k.State),
+		nullable(k.MultiRegionType), nullable(k.PrimaryKeyARN), nullable(k.PrimaryRegion),
+		nullable(k.PrimaryResource), nullable(k.CustomKeyStoreID)})
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // ErrorFacts names the API call that failed.

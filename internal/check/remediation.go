@@ -79,9 +79,15 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 	}
 	r.TargetKeyARN, r.TargetRegion = target, region
 	var b strings.Builder
-	fmt.Fprintf(&b, "aws kms enable-key-rotation --key-id %s", keyID)
-	if period > 0 {
-		fmt.Fprintf(&b, " --rotation-period-in-days %d", period)
+	if f.Reason == ReasonRotationOverdue {
+		// Re-enabling rotation would only restart its clock and hide the
+		// finding; rotating on demand renews the material now.
+		fmt.Fprintf(&b, "aws kms rotate-key-on-demand --key-id %s", keyID)
+	} else {
+		fmt.Fprintf(&b, "aws kms enable-key-rotation --key-id %s", keyID)
+		if period > 0 {
+			fmt.Fprintf(&b, " --rotation-period-in-days %d", period)
+		}
 	}
 	if region != "" {
 		fmt.Fprintf(&b, " --region %s", region)
@@ -89,7 +95,9 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 	r.CLI = b.String()
 	switch {
 	case f.Reason == ReasonRotationOverdue:
-		r.Text = "Rotation is enabled but has not happened on time: check the key with aws kms list-key-rotations, and rotate it on demand if needed (aws kms rotate-key-on-demand)."
+		r.Text = "Rotation is enabled but has not happened on time: rotate the key material on demand now, and check its history with aws kms list-key-rotations."
+	case k.State == kmskey.StateDisabled || (k.IsReplica() && k.PrimaryState == kmskey.StateDisabled):
+		r.Text = "The key is disabled, and AWS changes rotation only on an enabled key: enable it first (aws kms enable-key) if it is still in use, then enable automatic key rotation."
 	case k.IsReplica():
 		r.Text = fmt.Sprintf("Enable automatic rotation on the primary key %s in %s; its replicas share it.", target, region)
 	case f.Reason == ReasonPeriodExceedsPolicy:

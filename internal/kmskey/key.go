@@ -140,6 +140,9 @@ type Key struct {
 	// PrimaryResource is an IaC replica's primary, as a resource address
 	// (aws_kms_key.primary) when the reference resolves.
 	PrimaryResource string
+	// PrimaryState is the primary's KeyState when the source saw the
+	// primary too; a replica is classified as its primary.
+	PrimaryState string
 
 	Rotation Rotation
 	Tags     map[string]string

@@ -83,15 +83,20 @@ type fix struct {
 // CLI command for a live key (already aimed at the primary for a replica),
 // the Terraform or CloudFormation argument for an IaC key, both when the
 // language cannot be told. An overdue key already has rotation enabled, so
-// its fix is the remediation sentence, not enable-key-rotation.
+// its fix is the remediation sentence and an on-demand rotation.
 func fixesFor(f check.Finding) []fix {
 	if f.Status != check.StatusFail {
 		return nil
 	}
 	r := f.Remediation
 	if f.File == "" {
-		if f.Reason == check.ReasonRotationOverdue || r.CLI == "" {
+		switch {
+		case r.CLI == "":
 			return []fix{{Label: "fix", Text: r.Text}}
+		case f.Reason == check.ReasonRotationOverdue:
+			// Rotation is already on: the sentence says why the command
+			// is an on-demand rotation.
+			return []fix{{Label: "fix", Text: r.Text}, {Label: "CLI", Text: r.CLI}}
 		}
 		return []fix{{Label: "CLI", Text: r.CLI}}
 	}

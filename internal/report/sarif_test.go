@@ -256,8 +256,8 @@ func TestSARIFLive(t *testing.T) {
 	}
 	for _, r := range run.Results {
 		overdue := r.RuleID == ruleID(check.ReasonRotationOverdue)
-		if overdue && (strings.Contains(r.Message.Text, "Run:") || !strings.Contains(r.Message.Text, "rotate-key-on-demand")) {
-			t.Errorf("overdue result: got message %q, want the on-demand advice and no enable-key-rotation command", r.Message.Text)
+		if overdue && (strings.Contains(r.Message.Text, "enable-key-rotation") || !strings.Contains(r.Message.Text, "Run: aws kms rotate-key-on-demand")) {
+			t.Errorf("overdue result: got message %q, want the on-demand rotation command and no enable-key-rotation command", r.Message.Text)
 		}
 	}
 	n := run.Invocations[0].ToolExecutionNotifications

@@ -63,7 +63,7 @@ func TestTableContent(t *testing.T) {
 			// The fix keeps the full ID to copy.
 			"--key-id 0b7d2a3c-1111-4a5b-8c9d-000000000002 --region eu-west-1",
 			// Rows whose notes lack the full ID get it.
-			"key: arn:aws:kms:eu-west-1:111122223333:key/0b7d2a3c-1111-4a5b-8c9d-000000000004",
+			"--key-id 0b7d2a3c-1111-4a5b-8c9d-000000000004 --region eu-west-1",
 			"key: arn:aws:kms:eu-west-1:111122223333:key/0b7d2a3c-1111-4a5b-8c9d-000000000009",
 		}, []string{"key: arn:aws:kms:eu-west-1:111122223333:key/0b7d2a3c-1111-4a5b-8c9d-000000000002"}},
 		{"iac piped", iacDoc, Options{}, []string{
