@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -82,6 +83,11 @@ type Result struct {
 	Errors        []ScanError
 	// Calls counts the requests sent per operation, retries included.
 	Calls map[string]int
+	// Skipped lists organization accounts not scanned (not ACTIVE).
+	Skipped []SkippedAccount
+	// ServerTime is AWS's time, from the Date header of its responses; zero
+	// when no response carried one.
+	ServerTime time.Time
 }
 
 // target is one account to scan, with credentials that act in it.
@@ -100,6 +106,16 @@ type scanner struct {
 	keys   []kmskey.Key
 	errs   []ScanError
 	region map[string]bool
+	// entered holds the accounts whose keys were listed (role assumed).
+	entered map[string]bool
+	// skipped lists organization accounts not scanned because not ACTIVE.
+	skipped []SkippedAccount
+}
+
+// SkippedAccount is an organization account that was not scanned, and why.
+type SkippedAccount struct {
+	AccountID string
+	State     string
 }
 
 // Inventory lists the keys of every account and Region that opts name. The
@@ -119,7 +135,8 @@ func Inventory(ctx context.Context, opts Options) (*Result, error) {
 	if !opts.AllRegions && len(opts.Regions) == 0 && opts.Config.Region == "" {
 		return nil, errors.New("no region to scan: name regions or configure one")
 	}
-	s := &scanner{o: opts, pace: newPacer(opts.QuotaScale, opts.PaceAlways), region: map[string]bool{}}
+	opts.Regions = slices.Compact(slices.Sorted(slices.Values(opts.Regions)))
+	s := &scanner{o: opts, pace: newPacer(opts.QuotaScale, opts.PaceAlways), region: map[string]bool{}, entered: map[string]bool{}}
 
 	// Resolve the credentials first: the default chain's failure then has a
 	// type of its own, not the text of the first call's error.
@@ -157,6 +174,9 @@ func Inventory(ctx context.Context, opts Options) (*Result, error) {
 			if !ok {
 				return
 			}
+			s.mu.Lock()
+			s.entered[t.account] = true
+			s.mu.Unlock()
 			var rwg sync.WaitGroup
 			for _, r := range regions {
 				rwg.Go(func() {
@@ -177,9 +197,13 @@ func Inventory(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("scan cancelled: %w", ctx.Err())
 	}
 
-	res := &Result{CallerAccount: caller, Keys: s.keys, Errors: s.errs, Calls: s.calls.snapshot()}
-	for _, t := range targets {
-		res.Accounts = append(res.Accounts, t.account)
+	linkReplicas(s.keys)
+	res := &Result{CallerAccount: caller, Keys: s.keys, Errors: s.errs, Calls: s.calls.snapshot(),
+		Skipped: s.skipped, ServerTime: s.serverTime()}
+	// Accounts are those actually scanned: one whose role could not be
+	// assumed is in Errors instead.
+	for a := range s.entered {
+		res.Accounts = append(res.Accounts, a)
 	}
 	slices.Sort(res.Accounts)
 	res.Accounts = slices.Compact(res.Accounts)
@@ -244,7 +268,15 @@ func (s *scanner) listAccounts(ctx context.Context, caller string) ([]string, er
 		for _, a := range page.Accounts {
 			if accountActive(a) {
 				ids = append(ids, aws.ToString(a.Id))
+				continue
 			}
+			state := string(a.State)
+			if state == "" {
+				state = string(a.Status)
+			}
+			s.mu.Lock()
+			s.skipped = append(s.skipped, SkippedAccount{AccountID: aws.ToString(a.Id), State: state})
+			s.mu.Unlock()
 		}
 	}
 	return ids, nil
@@ -367,4 +399,23 @@ func partition(region string) string {
 		return "aws-us-gov"
 	}
 	return "aws"
+}
+
+// serverTime is the latest time AWS reported in a Date header.
+func (s *scanner) serverTime() time.Time { return s.calls.latestDate() }
+
+// linkReplicas gives each multi-Region replica the state of its primary when
+// the primary was scanned too: a replica is classified as its primary.
+func linkReplicas(keys []kmskey.Key) {
+	state := make(map[string]string)
+	for _, k := range keys {
+		if k.MultiRegionType == kmskey.MultiRegionPrimary && k.Err == nil {
+			state[k.ARN] = k.State
+		}
+	}
+	for i := range keys {
+		if keys[i].IsReplica() {
+			keys[i].PrimaryState = state[keys[i].PrimaryARN]
+		}
+	}
 }

@@ -379,6 +379,7 @@ func TestInventoryAccounts(t *testing.T) {
 		wantAccounts []string
 		wantKeys     []string // account/Region/key
 		wantErrs     []string // account/Operation/Code
+		wantSkipped  []string // account/State
 	}{
 		{
 			name:         "caller only",
@@ -387,12 +388,15 @@ func TestInventoryAccounts(t *testing.T) {
 			wantKeys:     []string{"111111111111/us-east-1/" + id(1)},
 		},
 		{
-			name:         "organization, all Regions",
-			set:          func(o *Options) { o.Org = true; o.AllRegions = true },
-			wantAccounts: []string{"111111111111", "222222222222", "333333333333"},
+			name: "organization, all Regions",
+			set:  func(o *Options) { o.Org = true; o.AllRegions = true },
+			// The account whose role cannot be assumed is an error, not a
+			// scanned account; the suspended one is listed as skipped.
+			wantAccounts: []string{"111111111111", "222222222222"},
 			wantKeys: []string{"111111111111/us-east-1/" + id(1), "222222222222/eu-west-1/" + id(3),
 				"222222222222/us-east-1/" + id(2)},
-			wantErrs: []string{"333333333333/AssumeRole/AccessDenied"},
+			wantErrs:    []string{"333333333333/AssumeRole/AccessDenied"},
+			wantSkipped: []string{"444444444444/SUSPENDED"},
 		},
 		{
 			name: "role ARN with its external ID",
@@ -411,7 +415,7 @@ func TestInventoryAccounts(t *testing.T) {
 				o.ExternalID = "ext-999"
 				o.AllRegions = true
 			},
-			wantAccounts: []string{"222222222222"},
+			wantAccounts: nil,
 			wantErrs:     []string{"222222222222/AssumeRole/AccessDenied"},
 		},
 		{
@@ -438,6 +442,13 @@ func TestInventoryAccounts(t *testing.T) {
 				errs = append(errs, e.AccountID+"/"+e.Operation+"/"+e.Code)
 			}
 			slices.Sort(errs)
+			var skipped []string
+			for _, a := range res.Skipped {
+				skipped = append(skipped, a.AccountID+"/"+a.State)
+			}
+			if !slices.Equal(skipped, tt.wantSkipped) {
+				t.Errorf("skipped accounts: got %v, want %v", skipped, tt.wantSkipped)
+			}
 			if !slices.Equal(res.Accounts, tt.wantAccounts) || !slices.Equal(keys, tt.wantKeys) || !slices.Equal(errs, tt.wantErrs) {
 				t.Errorf("got accounts %v keys %v errors %v (%+v)\nwant accounts %v keys %v errors %v",
 					res.Accounts, keys, errs, res.Errors, tt.wantAccounts, tt.wantKeys, tt.wantErrs)
@@ -573,4 +584,49 @@ func TestInventoryFatal(t *testing.T) {
 			t.Errorf("Inventory against a closed port: got %v, want a fatal get caller identity error", err)
 		}
 	})
+}
+
+// TestInventoryRepeatedRegion checks that naming a Region twice scans it once.
+func TestInventoryRepeatedRegion(t *testing.T) {
+	emu, opts := start(t, kmsemu.Options{Estate: symmetricEstate(3)}, fastRetries)
+	opts.Regions = []string{"us-east-1", "us-east-1"}
+	res, err := Inventory(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Keys) != 3 || emu.Server.Calls()["ListKeys"] != 1 {
+		t.Errorf("--region us-east-1 twice: got %d keys and %d ListKeys calls, want 3 and 1", len(res.Keys), emu.Server.Calls()["ListKeys"])
+	}
+}
+
+// TestInventoryServerTime checks that the scan reads AWS's clock from its
+// Date header: the emulator's clock, moved a year ahead.
+func TestInventoryServerTime(t *testing.T) {
+	clock := kmsemu.NewClock()
+	ahead := time.Now().Add(365 * 24 * time.Hour).UTC().Truncate(time.Second)
+	clock.Set(ahead)
+	clock.Freeze()
+	_, opts := start(t, kmsemu.Options{Estate: symmetricEstate(1), Clock: clock}, fastRetries)
+	opts.Regions = []string{"us-east-1"}
+	res, err := Inventory(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.ServerTime.Equal(ahead) {
+		t.Errorf("server time: got %v, want the emulator's %v", res.ServerTime, ahead)
+	}
+}
+
+func TestLinkReplicas(t *testing.T) {
+	primary := "arn:aws:kms:us-east-1:111111111111:key/mrk-1"
+	keys := []kmskey.Key{
+		{ARN: primary, MultiRegionType: kmskey.MultiRegionPrimary, State: kmskey.StatePendingReplicaDeletion},
+		{ARN: "arn:aws:kms:eu-west-1:111111111111:key/mrk-1", MultiRegionType: kmskey.MultiRegionReplica, PrimaryARN: primary, State: kmskey.StateEnabled},
+		{ARN: "arn:aws:kms:eu-west-1:111111111111:key/mrk-2", MultiRegionType: kmskey.MultiRegionReplica, PrimaryARN: "arn:aws:kms:us-west-2:111111111111:key/mrk-2"},
+	}
+	linkReplicas(keys)
+	if keys[1].PrimaryState != kmskey.StatePendingReplicaDeletion || keys[2].PrimaryState != "" {
+		t.Errorf("linkReplicas: got primary states %q and %q, want %q and none (primary not scanned)",
+			keys[1].PrimaryState, keys[2].PrimaryState, kmskey.StatePendingReplicaDeletion)
+	}
 }

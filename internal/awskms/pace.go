@@ -3,10 +3,13 @@ package awskms
 import (
 	"context"
 	"maps"
+	"net/http"
 	"sync"
 	"time"
 
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Quotas are AWS KMS's default request quotas, in requests per second per
@@ -149,6 +152,28 @@ func (p *pacer) throttled(account, region, op string) {
 type counter struct {
 	mu sync.Mutex
 	m  map[string]int
+	// date is the latest Date header of a response: AWS's clock.
+	date time.Time
+}
+
+// sawDate records the Date header of a response.
+func (c *counter) sawDate(h string) {
+	t, err := http.ParseTime(h)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.date) {
+		c.date = t
+	}
+}
+
+// latestDate is the latest Date header seen, or zero.
+func (c *counter) latestDate() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.date
 }
 
 func (c *counter) add(op string) {
@@ -181,6 +206,11 @@ func attemptMiddleware(p *pacer, c *counter, account, region string) func(*middl
 			out, md, err := next.HandleFinalize(ctx, in)
 			if err != nil && isThrottle(err) {
 				p.throttled(account, region, op)
+			}
+			if resp, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && resp != nil {
+				if d := resp.Header.Get("Date"); d != "" {
+					c.sawDate(d)
+				}
 			}
 			return out, md, err
 		})

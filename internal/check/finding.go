@@ -208,6 +208,10 @@ type Summary struct {
 	Skipped int `json:"skipped"`
 	Error   int `json:"error"`
 	Muted   int `json:"muted"`
+	// ScanErrors counts the errors that are not one key's (a Region that
+	// could not be listed, a file that does not parse); Summarize leaves it
+	// to the caller.
+	ScanErrors int `json:"scan_errors"`
 }
 
 // Summarize counts the findings.

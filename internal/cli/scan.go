@@ -14,6 +14,7 @@ import (
 	"github.com/kmsrotor/kmsrotor/internal/awskms"
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/kmsemu"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 	"github.com/kmsrotor/kmsrotor/internal/report"
 )
 
@@ -127,6 +128,9 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 		if !regionPattern.MatchString(r) {
 			return usagef("%q is not a Region name (like us-east-1)", r)
 		}
+		if !kmskey.KnownRegion(r) {
+			return usagef("%q is not an AWS Region kmsrotor knows (check the spelling; a Region AWS opened after this release needs a newer kmsrotor)", r)
+		}
 	}
 	switch o.RegionsMode {
 	case "":
@@ -238,16 +242,23 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return scanFatal(err, o)
 	}
 	finished := o.env.Now()
+	// Rotation dates are AWS's: judge them by AWS's clock (its Date header)
+	// rather than a local one that may be skewed, or an emulator's that a
+	// test has moved.
+	if !res.ServerTime.IsZero() {
+		o.policy.Now = res.ServerTime
+	}
 
 	doc := &report.Document{
 		Tool: report.Tool{Name: "kmsrotor", Version: Version},
 		Scan: report.Scan{
-			Kind:       "aws",
-			StartedAt:  started.UTC(),
-			FinishedAt: finished.UTC(),
-			DurationMS: finished.Sub(started).Milliseconds(),
-			Accounts:   res.Accounts,
-			Regions:    res.Regions,
+			Kind:        "aws",
+			EvaluatedAt: o.policy.Now.UTC(),
+			StartedAt:   started.UTC(),
+			FinishedAt:  finished.UTC(),
+			DurationMS:  finished.Sub(started).Milliseconds(),
+			Accounts:    res.Accounts,
+			Regions:     res.Regions,
 			Policy: report.PolicyFacts{
 				MaxRotationDays:   o.policy.MaxRotationDays,
 				RotationGraceDays: o.policy.GraceDays,
@@ -255,6 +266,9 @@ func runScan(ctx context.Context, o *scanOptions) error {
 			},
 			Calls: res.Calls,
 		},
+	}
+	for _, a := range res.Skipped {
+		doc.Scan.SkippedAccounts = append(doc.Scan.SkippedAccounts, report.SkippedAccount{AccountID: a.AccountID, State: a.State})
 	}
 	for _, k := range res.Keys {
 		doc.Findings = append(doc.Findings, check.Evaluate(k, o.policy))

@@ -8,28 +8,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 const ec2Version = "2016-11-15"
 
 // defaultRegions are the commercial Regions every AWS account has enabled
 // (opt-in not required). An account of the estate without Regions has these.
-var defaultRegions = []string{
-	"us-east-1", "us-east-2", "us-west-1", "us-west-2",
-	"ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-	"ap-southeast-1", "ap-southeast-2", "ca-central-1",
-	"eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
-	"sa-east-1",
-}
+var defaultRegions = kmskey.DefaultRegions
 
 // optInRegions are the commercial Regions an account must enable; they show
 // as not-opted-in in DescribeRegions AllRegions=true unless enabled.
-var optInRegions = []string{
-	"af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3",
-	"ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ca-west-1",
-	"eu-central-2", "eu-south-1", "eu-south-2", "il-central-1",
-	"me-central-1", "me-south-1", "mx-central-1",
-}
+var optInRegions = kmskey.OptInRegions
 
 // validRegionName says whether name has the shape of an AWS Region name:
 // letters and dashes, then a dash and one or two digits (us-east-1,

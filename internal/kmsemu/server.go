@@ -246,6 +246,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ri := &reqInfo{id: s.requestID()}
+	// AWS's Date header is its clock; ours is the emulated one, so that a
+	// client that reads AWS's time (the scanner does) sees what tests set.
+	w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat))
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

@@ -40,12 +40,18 @@ type Scan struct {
 	FinishedAt time.Time `json:"finished_at"`
 	DurationMS int64     `json:"duration_ms"`
 	// Complete is false when any error entry or ERROR finding exists.
-	Complete bool           `json:"complete"`
-	Accounts []string       `json:"accounts,omitempty"`
-	Regions  []string       `json:"regions,omitempty"`
-	Paths    []string       `json:"paths,omitempty"`
-	Policy   PolicyFacts    `json:"policy"`
-	Calls    map[string]int `json:"api_calls,omitempty"`
+	Complete bool `json:"complete"`
+	// EvaluatedAt is the time rotation dates were judged against: AWS's
+	// clock for a live scan.
+	EvaluatedAt time.Time `json:"evaluated_at"`
+	Accounts    []string  `json:"accounts,omitempty"`
+	// SkippedAccounts are organization accounts not scanned because they are
+	// not ACTIVE (suspended, closed): listed so that no key goes missing unseen.
+	SkippedAccounts []SkippedAccount `json:"skipped_accounts,omitempty"`
+	Regions         []string         `json:"regions,omitempty"`
+	Paths           []string         `json:"paths,omitempty"`
+	Policy          PolicyFacts      `json:"policy"`
+	Calls           map[string]int   `json:"api_calls,omitempty"`
 }
 
 // PolicyFacts is the policy the findings were evaluated under.
@@ -53,6 +59,12 @@ type PolicyFacts struct {
 	MaxRotationDays   int  `json:"max_rotation_days"`
 	RotationGraceDays int  `json:"rotation_grace_days"`
 	IncludeDisabled   bool `json:"include_disabled"`
+}
+
+// SkippedAccount is an organization account that was not scanned, and its state.
+type SkippedAccount struct {
+	AccountID string `json:"account_id"`
+	State     string `json:"state"`
 }
 
 // ScanError is a failure that is not one key's: a Region whose keys could not
@@ -141,5 +153,6 @@ func (d *Document) Finalize() {
 	}
 	check.Sort(d.Findings)
 	d.Summary = check.Summarize(d.Findings)
+	d.Summary.ScanErrors = len(d.Errors)
 	d.Scan.Complete = len(d.Errors) == 0 && d.Summary.Error == 0
 }

@@ -41,6 +41,7 @@ func writeTable(w io.Writer, doc *Document, opts Options) error {
 		t.summary(doc)
 		t.rows(doc, opts.ShowSkipped)
 	}
+	t.skippedAccounts(doc.Scan.SkippedAccounts)
 	t.errors(doc.Errors)
 	if _, err := io.WriteString(w, t.b.String()); err != nil {
 		return fmt.Errorf("write table report: %w", err)
@@ -417,6 +418,20 @@ func (t *tableWriter) align(head []string, rows []row) {
 			t.printf("    %s\n", n)
 		}
 	}
+}
+
+// skippedAccounts names the organization accounts that were not scanned,
+// so that their keys never go missing unseen.
+func (t *tableWriter) skippedAccounts(accounts []SkippedAccount) {
+	if len(accounts) == 0 {
+		return
+	}
+	parts := make([]string, len(accounts))
+	for i, a := range accounts {
+		parts[i] = a.AccountID + " (" + a.State + ")"
+	}
+	t.printf("\nNot scanned: %d organization %s not ACTIVE: %s.\n", len(accounts),
+		plural(len(accounts), "account", "accounts"), strings.Join(parts, ", "))
 }
 
 func (t *tableWriter) errors(errs []ScanError) {
