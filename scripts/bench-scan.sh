@@ -136,7 +136,7 @@ echo "running $RUNS rounds on $TARGET with $KEYS keys..."
 for _ in $(seq 1 "$RUNS"); do
 	run bare "$WORK/bareloop" loop -workers 16
 	run scan "$WORK/kmsrotor" scan --output json
-	run unpaced "$WORK/kmsrotor" scan --output json --quota-scale 0
+	run unpaced "$WORK/kmsrotor" scan --output json --pace off
 done
 
 pass=$(grep -c '"status": "PASS"' "$WORK/scan.out" || true)
@@ -155,7 +155,7 @@ echo
 echo "target $TARGET, $KEYS keys (half rotating), $RUNS runs, $(nproc) cores"
 echo "bare 16-way loop (process):            median ${bare} ms   last: $(cat "$WORK/bare.out")"
 echo "kmsrotor scan --output json (process): median ${scan} ms   scan found $pass PASS, $fail FAIL"
-echo "  same with --quota-scale 0 (no pacing): median ${unpaced} ms"
+echo "  same with --pace off (no pacing): median ${unpaced} ms"
 echo "  $calls"
 awk -v s="$scan" -v b="$bare" -v u="$unpaced" 'BEGIN {
 	printf "ratio scan / bare loop: %.2f (target <= 1.30)\n", s / b
