@@ -56,16 +56,21 @@ picked by content:
 
 A value that cannot be resolved statically (a variable without a default, a
 condition on the Region) gives MANUAL unresolved_value, never a guess. A file
-that does not parse is an error entry with its file and line; the other files
-are still checked.
+that does not parse is an error entry (ParseError) with its file and line, and
+so is a value AWS or the provider would reject (InvalidValue), which leaves
+what it sets unresolved; the other files are still checked.
 
 --fix rewrites the files in place, keeping comments, order and indentation: it
 turns rotation on for every key that FAILs (never for replicas, whose primary
-is fixed instead, nor for keys that cannot rotate), and sets the rotation
-period to --rotation-period-days, or to --max-rotation-days when the period
-would exceed it. A value set by an expression is not rewritten: the finding
-says so. The report shows the findings after the fix. --diff prints the
-changes as a unified diff and, without --fix, writes nothing.` + exitCodeHelp,
+is fixed instead, nor for keys that cannot rotate), with the rotation period
+of --rotation-period-days N, or of --max-rotation-days when the period would
+exceed it. N also shortens the period of every key that rotates less often
+than every N days; a key whose period is N days or less keeps it. A value set
+by an expression is not rewritten: the finding says so. Terraform plan files
+are not rewritten: fix the configuration they were made from. The report shows
+the findings after the fix. --diff prints the changes as a unified diff and,
+without --fix, writes nothing. The JSON and SARIF reports carry, for each
+FAIL, the exact edit --fix makes for it (remediation.edits, SARIF fixes).` + exitCodeHelp,
 		Example: `  kmsrotor iac .
   kmsrotor iac infra/ templates/stack.yaml --output sarif --output-file kms.sarif
   kmsrotor iac . --diff
@@ -85,7 +90,7 @@ changes as a unified diff and, without --fix, writes nothing.` + exitCodeHelp,
 	f.StringVar(&o.OutputFile, "output-file", "", "write the report to this file (atomically) instead of stdout")
 	f.BoolVar(&o.Fix, "fix", false, "rewrite the files to turn rotation on, then report what is left")
 	f.BoolVar(&o.Diff, "diff", false, "print the changes --fix makes as a unified diff (without --fix, write nothing)")
-	f.IntVar(&o.PeriodDays, "rotation-period-days", 0, "with --fix or --diff: the rotation period every fixable key gets (90–2560)")
+	f.IntVar(&o.PeriodDays, "rotation-period-days", 0, "with --fix or --diff: the rotation period of the keys fixed and of keys that rotate less often (90–2560)")
 	f.IntVar(&o.MaxRotationDays, "max-rotation-days", 365, "longest acceptable rotation period in days (90–2560; 0: any)")
 	f.StringArrayVar(&o.VarFiles, "var-file", nil, "Terraform .tfvars file for every root module (repeatable)")
 	f.BoolVar(&o.ShowSkipped, "show-skipped", false, "list PASS and SKIPPED keys in the table too")
@@ -120,7 +125,9 @@ func (o *iacOptions) validate(cmd *cobra.Command) error {
 		}
 		o.VarFiles[i] = path
 	}
-	return nil
+	// Before --fix rewrites anything: a report that cannot be written must
+	// not be found out after the files changed.
+	return checkOutputFile(o.OutputFile, o.env.WorkingDir)
 }
 
 func (o *iacOptions) abs(path string) string {
@@ -165,12 +172,13 @@ func runIac(ctx context.Context, o *iacOptions) error {
 	doc := &report.Document{
 		Tool: report.Tool{Name: "kmsrotor", Version: Version},
 		Scan: report.Scan{
-			Kind:       "iac",
-			StartedAt:  started.UTC(),
-			FinishedAt: finished.UTC(),
-			DurationMS: finished.Sub(started).Milliseconds(),
-			Paths:      o.Paths,
-			Policy:     report.PolicyFacts{MaxRotationDays: o.policy.MaxRotationDays},
+			Kind:        "iac",
+			EvaluatedAt: o.policy.Now.UTC(),
+			StartedAt:   started.UTC(),
+			FinishedAt:  finished.UTC(),
+			DurationMS:  finished.Sub(started).Milliseconds(),
+			Paths:       o.Paths,
+			Policy:      report.PolicyFacts{MaxRotationDays: o.policy.MaxRotationDays},
 		},
 		Findings: res.Findings,
 	}
@@ -186,13 +194,16 @@ func runIac(ctx context.Context, o *iacOptions) error {
 		if o.OutputFile == "" && o.format != report.FormatTable {
 			w = o.env.Stderr
 		}
-		if res.Diff == "" {
-			fmt.Fprintln(o.env.Stderr, "kmsrotor: nothing to change")
-		} else {
+		switch {
+		case res.Diff != "":
 			io.WriteString(w, res.Diff)
 			if o.OutputFile == "" && o.format == report.FormatTable {
 				fmt.Fprintln(w)
 			}
+		case len(res.PlanFiles) == 0:
+			// With FAILs in a plan file there is something to change,
+			// in the configuration: refusals says so.
+			fmt.Fprintln(o.env.Stderr, "kmsrotor: nothing to change")
 		}
 		if !o.Fix {
 			refusals(o.env.Stderr, res)
@@ -222,10 +233,14 @@ func fixSummary(w io.Writer, res iac.Result) {
 	refusals(w, res)
 }
 
-// refusals lists the keys a fix could not change, and why.
+// refusals lists the keys a fix could not change, and why, and the plan
+// files whose FAILs no fix touches.
 func refusals(w io.Writer, res iac.Result) {
 	for _, r := range res.Refused {
 		fmt.Fprintf(w, "kmsrotor: not fixed: %s:%d %s: %s\n", r.File, r.Line, r.Resource, r.Reason)
+	}
+	for _, f := range res.PlanFiles {
+		fmt.Fprintf(w, "kmsrotor: not fixed: %s: a Terraform plan is not rewritten; fix the .tf files it was made from, then plan again\n", f)
 	}
 }
 

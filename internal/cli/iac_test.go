@@ -320,3 +320,206 @@ func TestIacSARIF(t *testing.T) {
 		}
 	}
 }
+
+// sarifFixes is the part of a SARIF log that says how to fix each result.
+type sarifFixes struct {
+	Runs []struct {
+		Results []struct {
+			Level     string `json:"level"`
+			Locations []struct {
+				LogicalLocations []struct {
+					FullyQualifiedName string `json:"fullyQualifiedName"`
+				} `json:"logicalLocations"`
+				PhysicalLocation struct {
+					ArtifactLocation struct {
+						URI string `json:"uri"`
+					} `json:"artifactLocation"`
+				} `json:"physicalLocation"`
+			} `json:"locations"`
+			Fixes []struct {
+				ArtifactChanges []struct {
+					ArtifactLocation struct {
+						URI string `json:"uri"`
+					} `json:"artifactLocation"`
+					Replacements []sarifReplacement `json:"replacements"`
+				} `json:"artifactChanges"`
+			} `json:"fixes"`
+		} `json:"results"`
+	} `json:"runs"`
+}
+
+type sarifReplacement struct {
+	DeletedRegion struct {
+		StartLine   int `json:"startLine"`
+		StartColumn int `json:"startColumn"`
+		EndLine     int `json:"endLine"`
+		EndColumn   int `json:"endColumn"`
+	} `json:"deletedRegion"`
+	InsertedContent struct {
+		Text string `json:"text"`
+	} `json:"insertedContent"`
+}
+
+// applySARIF applies replacements to src as a SARIF consumer does: all are
+// in the coordinates of src, so they are applied from the last. Regions
+// here use column 1 only: line L column 1 is the start of line L, and the
+// line after the last is the end of the file.
+func applySARIF(t *testing.T, src string, reps []sarifReplacement) string {
+	t.Helper()
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' && i+1 < len(src) {
+			starts = append(starts, i+1)
+		}
+	}
+	offset := func(line, col int) int {
+		if col != 1 {
+			t.Fatalf("region column %d, want 1", col)
+		}
+		if line == len(starts)+1 {
+			return len(src)
+		}
+		if line < 1 || line > len(starts) {
+			t.Fatalf("region line %d outside a file of %d lines", line, len(starts))
+		}
+		return starts[line-1]
+	}
+	slices.SortFunc(reps, func(a, b sarifReplacement) int { return b.DeletedRegion.StartLine - a.DeletedRegion.StartLine })
+	for _, r := range reps {
+		d := r.DeletedRegion
+		lo, hi := offset(d.StartLine, d.StartColumn), offset(d.EndLine, d.EndColumn)
+		src = src[:lo] + r.InsertedContent.Text + src[hi:]
+	}
+	return src
+}
+
+// TestIacSARIFFixesApply applies the SARIF fix of every FAIL as a SARIF
+// consumer would, re-scans, and checks that each key with a fix passes,
+// that the keys whose value is an expression have none and still fail,
+// and that the fixed files are exactly what --fix writes.
+func TestIacSARIFFixesApply(t *testing.T) {
+	tests := []struct {
+		file, resource string
+		fix            bool
+	}{
+		{"tf/main.tf", "aws_kms_key.absent", true},
+		{"tf/main.tf", "aws_kms_key.literal_false", true},
+		{"tf/main.tf", "aws_kms_key.long_period", true},
+		{"tf/main.tf", "aws_kms_key.off_long_period", true},
+		{"tf/main.tf", "aws_kms_key.oneline", true},
+		{"tf/main.tf", "aws_kms_key.by_var", false},     // var.rotate, resolved false
+		{"tf/main.tf", "aws_kms_key.counted[1]", false}, // count.index != 1
+		{"tf/mod/main.tf", "module.east.aws_kms_key.this", true},
+		{"tf/mod/main.tf", "module.west.aws_kms_key.this", true},
+		{"cfn/stack.yaml", "AbsentKey", true},
+		{"cfn/stack.yaml", "FalseKey", true},
+		{"cfn/stack.yaml", "LongKey", true},
+		{"cfn/stack.yaml", "ParamKey", false}, // !Ref
+		{"cfn/stack.yaml", "BareKey", true},   // the last line, without a newline
+		{"cfn/stack.json", "AbsentKey", true},
+		{"cfn/stack.json", "FalseKey", true},
+		{"cfn/stack.json", "LongKey", true},
+		{"cfn/stack.json", "BareKey", true},
+	}
+	dir := iacFixture(t, "sarif-fix")
+	got := runIacMain(t, dir, ".", "-o", "sarif")
+	if got.code != ExitFail {
+		t.Fatalf("iac -o sarif: got exit %d, want %d\nstderr: %s", got.code, ExitFail, got.stderr)
+	}
+	var log sarifFixes
+	if err := json.Unmarshal([]byte(got.stdout), &log); err != nil {
+		t.Fatalf("iac -o sarif: %v\n%s", err, got.stdout)
+	}
+	jsonDoc, _ := iacDocument(t, dir, ".")
+	edits := map[string]int{}
+	for _, f := range jsonDoc.Findings {
+		edits[f.File+" "+f.Resource] = len(f.Remediation.Edits)
+	}
+
+	// Replacements by file; a module block instantiated twice has the same
+	// fix on both results, applied once.
+	reps := map[string][]sarifReplacement{}
+	hasFix := map[string]bool{}
+	for _, r := range log.Runs[0].Results {
+		loc := r.Locations[0]
+		key := loc.PhysicalLocation.ArtifactLocation.URI + " " + loc.LogicalLocations[0].FullyQualifiedName
+		hasFix[key] = len(r.Fixes) > 0
+		for _, x := range r.Fixes {
+			for _, c := range x.ArtifactChanges {
+				for _, p := range c.Replacements {
+					if !slices.Contains(reps[c.ArtifactLocation.URI], p) {
+						reps[c.ArtifactLocation.URI] = append(reps[c.ArtifactLocation.URI], p)
+					}
+				}
+			}
+		}
+	}
+	for _, tc := range tests {
+		key := tc.file + " " + tc.resource
+		if hasFix[key] != tc.fix || (edits[key] > 0) != tc.fix {
+			t.Errorf("%s: got a SARIF fix %v and %d edits in the JSON report, want a fix and edits %v", key, hasFix[key], edits[key], tc.fix)
+		}
+	}
+
+	fixedByFix := iacFixture(t, "sarif-fix")
+	runIacMain(t, fixedByFix, ".", "--fix")
+	want := tree(t, fixedByFix)
+	for file, rs := range reps {
+		path := filepath.Join(dir, filepath.FromSlash(file))
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := applySARIF(t, string(src), rs)
+		if out != want[file] {
+			t.Errorf("%s after the SARIF fixes:\n%s\nwant what --fix writes:\n%s", file, out, want[file])
+		}
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	after, run := iacDocument(t, dir, ".")
+	if len(after.Errors) != 0 {
+		t.Errorf("re-scan after the SARIF fixes: got errors %+v, want none (stderr %s)", after.Errors, run.stderr)
+	}
+	status := map[string]check.Status{}
+	for _, f := range after.Findings {
+		status[f.File+" "+f.Resource] = f.Status
+	}
+	for _, tc := range tests {
+		key := tc.file + " " + tc.resource
+		want := check.StatusFail
+		if tc.fix {
+			want = check.StatusPass
+		}
+		if status[key] != want {
+			t.Errorf("re-scan after the SARIF fixes: %s is %s, want %s", key, status[key], want)
+		}
+	}
+}
+
+// TestIacFixPlanFile: --fix and --diff on a Terraform plan say that a plan
+// is not rewritten, rather than that there is nothing to change while its
+// FAILs remain; a clean project still has nothing to change.
+func TestIacFixPlanFile(t *testing.T) {
+	const note = "kmsrotor: not fixed: plan.json: a Terraform plan is not rewritten; fix the .tf files it was made from, then plan again\n"
+	tests := []struct {
+		fixture string
+		args    []string
+		code    int
+		stderr  string
+	}{
+		{"plan", []string{".", "--fix"}, ExitFail, "kmsrotor: no file changed\n" + note},
+		{"plan", []string{".", "--diff", "-o", "json"}, ExitFail, note},
+		{"plan", []string{".", "--fix", "--diff", "-o", "json"}, ExitFail, "kmsrotor: no file changed\n" + note},
+		{"clean", []string{".", "--diff", "-o", "json"}, ExitOK, "kmsrotor: nothing to change\n"},
+	}
+	for _, tt := range tests {
+		dir := iacFixture(t, tt.fixture)
+		got := runIacMain(t, dir, tt.args...)
+		if got.code != tt.code || got.stderr != tt.stderr {
+			t.Errorf("iac %v on %s: got exit %d, stderr %q; want %d, %q", tt.args, tt.fixture, got.code, got.stderr, tt.code, tt.stderr)
+		}
+	}
+}

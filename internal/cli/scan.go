@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -190,6 +191,38 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 	}
 	if err := o.policy.Validate(); err != nil {
 		return usageErr(err)
+	}
+	if err := checkOutputFile(o.OutputFile, o.env.WorkingDir); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkOutputFile is the flag-time check of --output-file (scan and iac):
+// the report is written last, so a directory that does not exist would
+// otherwise fail the run after the scan, its API calls, and iac --fix's
+// rewrites. The file's directory must exist and be a directory, and the
+// file must not be a directory itself. Relative paths start at workingDir.
+func checkOutputFile(file, workingDir string) error {
+	if file == "" {
+		return nil
+	}
+	path := file
+	if !filepath.IsAbs(path) && workingDir != "" {
+		path = filepath.Join(workingDir, path)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("--output-file %s: directory %s does not exist; create it first", file, dir)
+	case err != nil:
+		return usagef("--output-file %s: %v", file, errors.Unwrap(err))
+	case !st.IsDir():
+		return usagef("--output-file %s: %s is not a directory", file, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("--output-file %s is a directory; name a file", file)
 	}
 	return nil
 }

@@ -366,9 +366,59 @@ func TestScanOutputFile(t *testing.T) {
 		t.Errorf("report file mode: got %v (%v), want 0644", st.Mode().Perm(), err)
 	}
 
-	got = runMain(t, "scan", "--output-file", filepath.Join(dir, "missing", "r.json"), "--region", "us-east-1")
-	if got.code != ExitFatal || !strings.Contains(got.stderr, "write report") {
-		t.Errorf("scan --output-file into a missing directory: got exit %d stderr %q, want %d and a write report error", got.code, got.stderr, ExitFatal)
+}
+
+// TestOutputFileChecked: an --output-file that cannot be written is a usage
+// error at flag time, before any API call (scan) or any file is rewritten
+// (iac --fix).
+func TestOutputFileChecked(t *testing.T) {
+	isolateAWS(t)
+	srv, requests := countingServer(t)
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		path string
+		want string
+	}{
+		{"missing directory", filepath.Join(dir, "missing", "r.json"), "does not exist"},
+		{"parent is a file", filepath.Join(notDir, "r.json"), "is not a directory"},
+		{"a directory", dir, "is a directory"},
+	}
+	for _, tt := range tests {
+		for _, cmd := range [][]string{
+			{"scan", "--region", "us-east-1"},
+			{"iac", "--fix", "."},
+		} {
+			t.Run(tt.name+" "+cmd[0], func(t *testing.T) {
+				project := iacFixture(t, "project")
+				before := tree(t, project)
+				var got result
+				if cmd[0] == "iac" {
+					r := runIacMain(t, project, append(cmd[1:], "--output-file", tt.path)...)
+					got = result{r.code, r.stdout, r.stderr}
+				} else {
+					got = runMain(t, append(cmd, "--output-file", tt.path)...)
+				}
+				if got.code != ExitUsage || !strings.Contains(got.stderr, "--output-file") || !strings.Contains(got.stderr, tt.want) || got.stdout != "" {
+					t.Errorf("%s --output-file %s: got exit %d, stdout %q, stderr %q; want exit %d, stderr naming --output-file and containing %q",
+						cmd[0], tt.path, got.code, got.stdout, got.stderr, ExitUsage, tt.want)
+				}
+				if n := requests.Load(); n != 0 {
+					t.Errorf("%s --output-file %s: got %d requests, want none", cmd[0], tt.path, n)
+				}
+				if c := changed(before, tree(t, project)); len(c) > 0 {
+					t.Errorf("%s --output-file %s changed %v, want nothing written", cmd[0], tt.path, c)
+				}
+			})
+		}
 	}
 }
 

@@ -19,7 +19,9 @@ import (
 type fixTarget struct {
 	file      string
 	line      int
+	endLine   int
 	resources []string // the addresses of every key the block defines
+	keys      []int    // their indexes in the keys planned
 	source    kmskey.Source
 	enable    bool
 	period    int
@@ -42,10 +44,12 @@ type fileChange struct {
 }
 
 // plan decides which keys to fix and how. Fixed are FAILs for rotation off
-// or a period over the policy and, when a period is required, every key
-// that rotates with another period. Never fixed: replicas (their rotation
-// is their primary's, which is fixed instead), plan files (fix the
-// configuration), and every class that cannot rotate (they are not FAIL).
+// or a period over the policy and, when a period is asked for
+// (--rotation-period-days N), every key that rotates with a longer period
+// than N; a key whose period is N or less is never touched. Never fixed:
+// replicas (their rotation is their primary's, which is fixed instead),
+// plan files (fix the configuration), and every class that cannot rotate
+// (they are not FAIL).
 func plan(opts Options, keys []kmskey.Key, findings []check.Finding) []fixTarget {
 	byBlock := map[blockKey]int{} // index in targets
 	var targets []fixTarget
@@ -54,19 +58,23 @@ func plan(opts Options, keys []kmskey.Key, findings []check.Finding) []fixTarget
 		if k.IsReplica() || (k.Source != kmskey.SourceTerraform && k.Source != kmskey.SourceCloudFormation) {
 			continue
 		}
-		fixable := f.Status == check.StatusFail &&
-			(f.Reason == check.ReasonRotationDisabled || f.Reason == check.ReasonPeriodExceedsPolicy)
-		rotatingElsewise := opts.PeriodDays != 0 && f.Status == check.StatusPass &&
-			f.Reason == check.ReasonRotationEnabled && k.Rotation.PeriodDays != opts.PeriodDays
-		if !fixable && !rotatingElsewise {
+		var period int
+		switch {
+		case f.Status == check.StatusFail && (f.Reason == check.ReasonRotationDisabled || f.Reason == check.ReasonPeriodExceedsPolicy):
+			period = periodFor(opts, k)
+		case opts.PeriodDays != 0 && f.Status == check.StatusPass && f.Reason == check.ReasonRotationEnabled &&
+			k.Rotation.PeriodDays > opts.PeriodDays:
+			period = opts.PeriodDays
+		default:
 			continue
 		}
-		t := fixTarget{file: k.File, line: k.StartLine, resources: []string{k.Resource}, source: k.Source, enable: true,
-			period: periodFor(opts, k)}
+		t := fixTarget{file: k.File, line: k.StartLine, endLine: k.EndLine, resources: []string{k.Resource}, keys: []int{i}, source: k.Source, enable: true,
+			period: period}
 		// A module block instantiated twice is one block to fix.
 		at := blockKey{k.File, k.StartLine}
 		if j, ok := byBlock[at]; ok {
 			targets[j].resources = append(targets[j].resources, k.Resource)
+			targets[j].keys = append(targets[j].keys, i)
 			targets[j].period = max(targets[j].period, t.period)
 			continue
 		}
@@ -76,15 +84,21 @@ func plan(opts Options, keys []kmskey.Key, findings []check.Finding) []fixTarget
 	return targets
 }
 
-// periodFor is the rotation period a fix writes: the one asked for, else
-// the policy's maximum when the key's period (AWS's 365 days when unset)
-// exceeds it, else none (the period is left alone).
+// periodFor is the rotation period a fix that turns rotation on (or
+// shortens its period) writes, 0 to leave the period alone. With a period
+// asked for, that period, unless the key already states a shorter one,
+// which is kept: a fix never weakens a period. Otherwise the policy's
+// maximum when the key's period (AWS's 365 days when unset) exceeds it.
 func periodFor(opts Options, k kmskey.Key) int {
+	stated := k.Rotation.PeriodDays // 0 when unset or unknown
 	if opts.PeriodDays != 0 {
+		if stated > 0 && stated <= opts.PeriodDays {
+			return 0
+		}
 		return opts.PeriodDays
 	}
 	maxDays := opts.Policy.MaxRotationDays
-	cur := cmp.Or(k.Rotation.PeriodDays, kmskey.DefaultRotationPeriodDays)
+	cur := cmp.Or(stated, kmskey.DefaultRotationPeriodDays)
 	if maxDays > 0 && cur > maxDays {
 		return maxDays
 	}
@@ -155,11 +169,13 @@ func applyFix(file string, src []byte, t fixTarget) ([]byte, error) {
 			StartLine: t.line, Resource: t.resources[0], EnableRotation: t.enable, PeriodDays: t.period,
 		}})
 	case kmskey.SourceTerraform:
-		return terraform.ApplyFixes(file, src, []terraform.Fix{{
-			StartLine: t.line, Resource: t.resources[0], EnableRotation: t.enable, PeriodDays: t.period,
-		}})
+		return terraform.ApplyFixes(file, src, []terraform.Fix{terraformFix(t)})
 	}
 	return nil, fmt.Errorf("%s keys cannot be fixed", t.source)
+}
+
+func terraformFix(t fixTarget) terraform.Fix {
+	return terraform.Fix{StartLine: t.line, EndLine: t.endLine, Resource: t.resources[0], EnableRotation: t.enable, PeriodDays: t.period}
 }
 
 // reason is the part of a refusal worth appending to a finding's message:

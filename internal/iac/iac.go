@@ -7,6 +7,7 @@ package iac
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,16 +39,20 @@ type Options struct {
 	// Fix rewrites files to turn rotation on; Diff computes the unified diff
 	// of what Fix changes (and, without Fix, writes nothing).
 	Fix, Diff bool
-	// PeriodDays, when not 0, is the rotation period every fixable key must
-	// have (--rotation-period-days).
+	// PeriodDays, when not 0, is the rotation period (--rotation-period-days)
+	// of the keys a fix turns rotation on for, and of the keys that rotate
+	// less often; a key whose period is PeriodDays or less keeps it.
 	PeriodDays int
 }
 
-// Diagnostic codes besides the sources' own (ParseError, InvalidValue).
+// Diagnostic codes. Both languages use ParseError for syntax (and
+// configurations their tool rejects) and InvalidValue for values AWS or the
+// provider would reject.
 const (
-	CodeParseError = "ParseError"
-	CodeReadError  = "ReadError"
-	CodeFixError   = "FixError"
+	CodeParseError   = "ParseError"
+	CodeInvalidValue = "InvalidValue"
+	CodeReadError    = "ReadError"
+	CodeFixError     = "FixError"
 )
 
 // Diagnostic is a problem with an input file.
@@ -71,6 +76,10 @@ type Result struct {
 	Fixed     []string
 	FixedKeys int
 	Refused   []Refusal
+	// PlanFiles lists, when Fix or Diff is set, the Terraform plan files
+	// with FAIL findings: a plan is never rewritten (its configuration is
+	// what to fix), so those FAILs stay.
+	PlanFiles []string
 }
 
 // Refusal is a fix that could not be applied, with the reason.
@@ -95,17 +104,18 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	keys, diags := load(ctx, in, opts.VarFiles)
+	keys, diags, srcs := load(ctx, in, opts.VarFiles)
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
 	if !opts.Fix && !opts.Diff {
-		return finish(opts, keys, diags, nil), nil
+		return finish(opts, keys, diags, srcs, nil), nil
 	}
 
-	// Fix in rounds: a fix can reveal another (a Terraform key whose period,
-	// unknown while rotation was off, exceeds the policy once it is on).
-	// Without Fix nothing is written, so there is one round.
+	// Fix in rounds: the files are read again after each, in case a fix
+	// reveals another (a block shared by instances whose findings differ).
+	// Without Fix nothing is written, so there is one round, which is also
+	// the round the findings' edits describe.
 	originals := map[string][]byte{}
 	current := map[string][]byte{}
 	refused := map[refusalKey]string{}
@@ -132,14 +142,19 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 				}
 			}
 		}
-		keys, diags = load(ctx, in, opts.VarFiles)
+		keys, diags, srcs = load(ctx, in, opts.VarFiles)
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
 	}
 
-	res := finish(opts, keys, append(diags, writeErrs...), refused)
+	res := finish(opts, keys, append(diags, writeErrs...), srcs, refused)
 	res.FixedKeys = len(fixed)
+	for _, f := range res.Findings {
+		if f.Status == check.StatusFail && f.Source == string(kmskey.SourceTerraformPlan) && !slices.Contains(res.PlanFiles, f.File) {
+			res.PlanFiles = append(res.PlanFiles, f.File)
+		}
+	}
 	files := make([]string, 0, len(current))
 	for f := range current {
 		if !bytes.Equal(originals[f], current[f]) {
@@ -168,11 +183,15 @@ func evaluate(keys []kmskey.Key, p check.Policy) []check.Finding {
 	return out
 }
 
-// finish evaluates the keys, names files relative to opts.Dir and notes on
-// each finding whose fix was refused why.
-func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, refused map[refusalKey]string) Result {
+// finish evaluates the keys, names files relative to opts.Dir, gives each
+// FAIL finding the edits --fix would make for it, and notes on each finding
+// whose fix was refused why.
+func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, refused map[refusalKey]string) Result {
 	var res Result
-	for i, f := range evaluate(keys, opts.Policy) {
+	findings := evaluate(keys, opts.Policy)
+	edits := fixEdits(opts, keys, findings, srcs, refused)
+	for i, f := range findings {
+		f.Remediation.Edits = edits[i]
 		f.File = display(opts.Dir, f.File)
 		if why, ok := refused[refusalKey{keys[i].File, keys[i].Resource}]; ok {
 			f.Message += " (not fixed automatically: " + why + ")"
@@ -302,9 +321,16 @@ func isTerraformFile(path string) bool {
 	return strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json")
 }
 
+// sources are the files that define keys, as load read them: the content
+// the keys' lines refer to, from which fixEdits computes their edits.
+type sources struct {
+	tf  map[string]*terraform.Source
+	cfn map[string][]byte
+}
+
 // load reads every input: Terraform directories in one LoadDirs (which
 // tells root modules from called ones), the other files in parallel.
-func load(ctx context.Context, in inputs, varFiles []string) ([]kmskey.Key, []Diagnostic) {
+func load(ctx context.Context, in inputs, varFiles []string) ([]kmskey.Key, []Diagnostic, sources) {
 	var wg sync.WaitGroup
 	var tf terraform.Result
 	if len(in.tfDirs) > 0 {
@@ -314,13 +340,14 @@ func load(ctx context.Context, in inputs, varFiles []string) ([]kmskey.Key, []Di
 	type fileResult struct {
 		keys  []kmskey.Key
 		diags []Diagnostic
+		src   []byte
 	}
 	results := make([]fileResult, len(in.files))
 	next := make(chan int)
 	for range max(1, min(runtime.GOMAXPROCS(0), len(in.files))) {
 		wg.Go(func() {
 			for i := range next {
-				results[i].keys, results[i].diags = loadFile(in.files[i], in.explicit[in.files[i]])
+				results[i].keys, results[i].diags, results[i].src = loadFile(in.files[i], in.explicit[in.files[i]])
 			}
 		})
 	}
@@ -338,40 +365,45 @@ feed:
 	keys := tf.Keys
 	diags := slices.Clone(in.diags)
 	for _, d := range tf.Diags {
-		diags = append(diags, Diagnostic{File: d.File, Line: d.Line, Code: CodeParseError, Message: d.Message})
+		diags = append(diags, Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message})
 	}
-	for _, r := range results {
+	srcs := sources{tf: tf.Sources, cfn: map[string][]byte{}}
+	for i, r := range results {
 		keys = append(keys, r.keys...)
 		diags = append(diags, r.diags...)
+		if len(r.keys) > 0 && r.keys[0].Source == kmskey.SourceCloudFormation {
+			srcs.cfn[in.files[i]] = r.src
+		}
 	}
-	return keys, diags
+	return keys, diags, srcs
 }
 
 // loadFile reads one JSON, YAML or template file: a Terraform plan, a
-// CloudFormation template, or something else, ignored.
-func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic) {
+// CloudFormation template, or something else, ignored. It returns the
+// file's content too.
+func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}
+		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}, nil
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") && terraform.IsPlan(src) {
 		r := terraform.LoadPlan(path, src)
 		diags := make([]Diagnostic, len(r.Diags))
 		for i, d := range r.Diags {
-			diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: CodeParseError, Message: d.Message}
+			diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message}
 		}
-		return r.Keys, diags
+		return r.Keys, diags, src
 	}
 	r := cloudformation.Parse(path, src)
 	if !r.Template && !explicit {
-		return nil, nil
+		return nil, nil, src
 	}
 	if !r.Template && len(r.Diags) == 0 {
-		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}
+		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src
 	}
 	diags := make([]Diagnostic, len(r.Diags))
 	for i, d := range r.Diags {
 		diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: d.Code, Message: d.Message}
 	}
-	return r.Keys, diags
+	return r.Keys, diags, src
 }

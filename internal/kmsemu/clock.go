@@ -57,3 +57,11 @@ func (c *Clock) Freeze() {
 	defer c.mu.Unlock()
 	c.frozen = now
 }
+
+// Moved reports whether the clock was set, advanced or frozen: it then no
+// longer reads what clients' clocks read.
+func (c *Clock) Moved() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offset != 0 || !c.frozen.IsZero()
+}

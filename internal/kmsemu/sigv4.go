@@ -213,19 +213,22 @@ func (s *Server) authenticate(r *http.Request, ri *reqInfo, body []byte) (*ident
 	}
 	// AWS compares the signing time with its own clock, which its Date
 	// header tells clients (the SDK corrects its skew from it). Ours is the
-	// emulated clock, which tests may move while clients still sign with
-	// real time: a signature within the window of either is accepted.
+	// emulated clock: while it reads real time the window is enforced as AWS
+	// does; once a test has moved it, clients sign with real time, with the
+	// emulated time they learnt from Date, or with a skew learnt before the
+	// last move, and no window can be faithful, so none is enforced.
 	now := time.Now()
-	if emu := s.clock.Now(); !withinSkew(signedAt, now) && withinSkew(signedAt, emu) {
-		now = emu
+	ref := now
+	if s.clock.Moved() {
+		ref = signedAt
 	}
-	if signedAt.Before(now.Add(-maxSkew)) {
+	if signedAt.Before(ref.Add(-maxSkew)) {
 		return nil, authError(ri.service, authSkew, "Signature expired: "+amzDate+" is now earlier than "+
-			now.Add(-maxSkew).UTC().Format(amzDateLayout)+" ("+now.UTC().Format(amzDateLayout)+" - 15 min.)")
+			ref.Add(-maxSkew).UTC().Format(amzDateLayout)+" ("+ref.UTC().Format(amzDateLayout)+" - 15 min.)")
 	}
-	if signedAt.After(now.Add(maxSkew)) {
+	if signedAt.After(ref.Add(maxSkew)) {
 		return nil, authError(ri.service, authSkew, "Signature not yet current: "+amzDate+" is still later than "+
-			now.Add(maxSkew).UTC().Format(amzDateLayout)+" ("+now.UTC().Format(amzDateLayout)+" + 15 min.)")
+			ref.Add(maxSkew).UTC().Format(amzDateLayout)+" ("+ref.UTC().Format(amzDateLayout)+" + 15 min.)")
 	}
 	// Temporary credentials expire in real time, as the SDK's credential
 	// cache (which refreshes them) measures it.
@@ -540,8 +543,4 @@ func stableID(s string, n int) string {
 		out[i] = alphabet[sum[i%len(sum)]%32]
 	}
 	return string(out)
-}
-
-func withinSkew(signedAt, now time.Time) bool {
-	return !signedAt.Before(now.Add(-maxSkew)) && !signedAt.After(now.Add(maxSkew))
 }

@@ -218,7 +218,7 @@ func writeSARIF(w io.Writer, doc *Document, _ Options) error {
 			}},
 			Invocations: []sarifInvocation{inv},
 			Results:     b.results,
-			// Fix insertions use column 1 only, which is the same in every
+			// Fix regions use column 1 only, which is the same in every
 			// column kind; say which one anyway, as GitHub expects.
 			ColumnKind: "utf16CodeUnits",
 			Properties: map[string]any{
@@ -348,7 +348,7 @@ func (b *sarifBuilder) result(f check.Finding) sarifResult {
 		// A mutelist lives outside the scanned files: an external suppression.
 		r.Suppressions = []sarifSuppression{{Kind: "external", Justification: "muted by the kmsrotor mutelist"}}
 	}
-	if x, ok := insertionFix(f); ok {
+	if x, ok := sarifFixOf(f); ok {
 		r.Fixes = []sarifFix{x}
 	}
 	return r
@@ -456,49 +456,49 @@ func lastSegment(addr string) string {
 	return addr
 }
 
-// insertionFix is the SARIF fix suggestion for a Terraform key whose rotation
-// is disabled: enable_key_rotation = true inserted on its own line just
-// before the closing brace of the block (EndLine), indented as terraform fmt
-// does. It is offered only where that insertion is right without reading the
-// file, which a writer never does:
-//   - rotation_disabled only: for rotation_period_exceeds_policy the block
-//     already sets enable_key_rotation and very likely
-//     rotation_period_in_days, and inserting either again would redefine it;
-//   - not a replica: aws_kms_replica_key has no rotation argument, the fix
-//     belongs on its primary, which may be elsewhere;
-//   - Terraform .tf only: in CloudFormation YAML the position and
-//     indentation of the Properties mapping are unknown (CDK puts
-//     DeletionPolicy and Metadata after it), and JSON needs commas;
-//   - a block spanning several lines, so EndLine is the closing brace.
+// sarifFixOf is the SARIF fix of a finding: exactly the edits kmsrotor iac
+// --fix makes for it (Remediation.Edits), none when it makes none (a
+// refused or ineligible fix, a live key). The writer never guesses an edit
+// from the finding's lines: it cannot see the file, and a blind insertion
+// can duplicate an argument or break a template.
 //
-// A block that says enable_key_rotation = false is still a duplicate after
-// the insertion; the description says to delete that line. Finding does not
-// carry attribute positions, which a precise edit needs (see the report).
-func insertionFix(f check.Finding) (sarifFix, bool) {
-	if f.Status != check.StatusFail || f.Reason != check.ReasonRotationDisabled || f.File == "" || isReplica(f) {
+// Each edit replaces whole lines StartLine..EndLine, newlines included, so
+// its deleted region runs from column 1 of StartLine to column 1 of the
+// line after EndLine; an insertion (EndLine = StartLine-1) is the empty
+// region at column 1 of StartLine, SARIF's insertion point. Column 1 is the
+// same in every column kind. The line after the last line of a file is its
+// end.
+func sarifFixOf(f check.Finding) (sarifFix, bool) {
+	if len(f.Remediation.Edits) == 0 {
 		return sarifFix{}, false
 	}
-	if !strings.HasSuffix(strings.ToLower(f.File), ".tf") || languageOf(f) != langTerraform {
-		return sarifFix{}, false
+	var changes []sarifArtifactChange
+	byFile := map[string]int{}
+	for _, e := range f.Remediation.Edits {
+		i, ok := byFile[e.File]
+		if !ok {
+			i = len(changes)
+			byFile[e.File] = i
+			changes = append(changes, sarifArtifactChange{ArtifactLocation: artifact(e.File)})
+		}
+		changes[i].Replacements = append(changes[i].Replacements, sarifReplacement{
+			DeletedRegion:   sarifRegion{StartLine: e.StartLine, StartColumn: 1, EndLine: e.EndLine + 1, EndColumn: 1},
+			InsertedContent: sarifText{Text: e.Text},
+		})
 	}
-	if f.StartLine <= 0 || f.EndLine <= f.StartLine || f.Remediation.Terraform == "" {
-		return sarifFix{}, false
+	return sarifFix{Description: sarifText{Text: fixDescription(f)}, ArtifactChanges: changes}, true
+}
+
+// fixDescription says what a fix does, in the finding's language.
+func fixDescription(f check.Finding) string {
+	what := "Apply the change kmsrotor iac --fix makes"
+	switch f.Reason {
+	case check.ReasonRotationDisabled:
+		what = "Enable automatic key rotation"
+	case check.ReasonPeriodExceedsPolicy:
+		what = "Shorten the rotation period"
 	}
-	var text strings.Builder
-	for _, l := range strings.Split(f.Remediation.Terraform, "\n") {
-		text.WriteString("  " + l + "\n")
-	}
-	return sarifFix{
-		Description: sarifText{Text: fmt.Sprintf("Enable automatic key rotation on %s: add %s (and delete any enable_key_rotation = false line).",
-			f.Resource, strings.ReplaceAll(f.Remediation.Terraform, "\n", " and "))},
-		ArtifactChanges: []sarifArtifactChange{{
-			ArtifactLocation: artifact(f.File),
-			Replacements: []sarifReplacement{{
-				DeletedRegion:   sarifRegion{StartLine: f.EndLine, StartColumn: 1, EndLine: f.EndLine, EndColumn: 1},
-				InsertedContent: sarifText{Text: text.String()},
-			}},
-		}},
-	}, true
+	return fmt.Sprintf("%s on %s (the change kmsrotor iac --fix makes).", what, orDefault(f.Resource, f.File))
 }
 
 // notification turns a scan-level error into an error notification located

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,7 +45,10 @@ func compileSARIFSchema(t *testing.T) *jsonschema.Schema {
 
 func TestSARIFValidates(t *testing.T) {
 	sch := compileSARIFSchema(t)
-	for _, tc := range docs {
+	for _, tc := range append(slices.Clone(docs), struct {
+		name string
+		doc  func() *Document
+	}{"iac-edits", editsDoc}) {
 		out := write(t, FormatSARIF, tc.doc(), Options{})
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 		if err != nil {
@@ -75,7 +79,10 @@ func TestSARIFSchemaRejects(t *testing.T) {
 }
 
 func TestSARIFGolden(t *testing.T) {
-	for _, tc := range docs {
+	for _, tc := range append(slices.Clone(docs), struct {
+		name string
+		doc  func() *Document
+	}{"iac-edits", editsDoc}) {
 		t.Run(tc.name, func(t *testing.T) {
 			golden(t, "sarif/"+tc.name+".sarif", write(t, FormatSARIF, tc.doc(), Options{}))
 		})
@@ -94,25 +101,26 @@ func decodeSARIF(t *testing.T, doc *Document) sarifLog {
 }
 
 // TestSARIFIaCResults lists the exact result expected for each IaC finding
-// that is not PASS or SKIPPED, in document order.
+// that is not PASS or SKIPPED, in document order. These findings carry no
+// Remediation.Edits, so no result has a fix: the writer never guesses one
+// from the finding's lines.
 func TestSARIFIaCResults(t *testing.T) {
 	type want struct {
 		rule, level, uri string
 		start, end       int
 		resource         string
-		fix              string // inserted text, "" when no fix is offered
-		fixLine          int
+		fixes            int
 	}
 	wants := []want{
-		{"rotation_disabled", "error", "infra/main.tf", 1, 4, "aws_kms_key.main", "  enable_key_rotation = true\n", 4},
-		{"rotation_period_exceeds_policy", "error", "infra/main.tf", 12, 16, "aws_kms_key.long", "", 0},
-		{"rotation_disabled", "error", "infra/main.tf", 18, 21, "aws_kms_replica_key.replica", "", 0},
-		{"imported_key_material", "warning", "infra/main.tf", 23, 26, "aws_kms_external_key.imported", "", 0},
-		{"unresolved_value", "warning", "infra/modules/key/main.tf", 3, 7, "module.app.aws_kms_key.this[0]", "", 0},
-		{"rotation_disabled", "error", "infra/single.tf", 1, 1, "aws_kms_key.inline", "", 0},
-		{"rotation_disabled", "error", "templates/app.yaml", 5, 9, "AppKey", "", 0},
-		{"rotation_disabled", "error", "templates/cdk.template.json", 4, 20, "AppKey5A0B1C2D", "", 0},
-		{"rotation_disabled", "error", "templates/my%20stack.yml", 3, 8, "StackKey", "", 0},
+		{"rotation_disabled", "error", "infra/main.tf", 1, 4, "aws_kms_key.main", 0},
+		{"rotation_period_exceeds_policy", "error", "infra/main.tf", 12, 16, "aws_kms_key.long", 0},
+		{"rotation_disabled", "error", "infra/main.tf", 18, 21, "aws_kms_replica_key.replica", 0},
+		{"imported_key_material", "warning", "infra/main.tf", 23, 26, "aws_kms_external_key.imported", 0},
+		{"unresolved_value", "warning", "infra/modules/key/main.tf", 3, 7, "module.app.aws_kms_key.this[0]", 0},
+		{"rotation_disabled", "error", "infra/single.tf", 1, 1, "aws_kms_key.inline", 0},
+		{"rotation_disabled", "error", "templates/app.yaml", 5, 9, "AppKey", 0},
+		{"rotation_disabled", "error", "templates/cdk.template.json", 4, 20, "AppKey5A0B1C2D", 0},
+		{"rotation_disabled", "error", "templates/my%20stack.yml", 3, 8, "StackKey", 0},
 	}
 	log := decodeSARIF(t, iacDoc())
 	if len(log.Runs) != 1 {
@@ -139,13 +147,7 @@ func TestSARIFIaCResults(t *testing.T) {
 		if len(loc.LogicalLocations) == 1 {
 			got.resource = loc.LogicalLocations[0].FullyQualifiedName
 		}
-		if len(r.Fixes) == 1 {
-			rep := r.Fixes[0].ArtifactChanges[0].Replacements[0]
-			got.fix, got.fixLine = rep.InsertedContent.Text, rep.DeletedRegion.StartLine
-			if d := rep.DeletedRegion; d.StartColumn != 1 || d.EndColumn != 1 || d.EndLine != d.StartLine {
-				t.Errorf("result %d: got deleted region %+v, want an empty region at column 1 (an insertion)", i, d)
-			}
-		}
+		got.fixes = len(r.Fixes)
 		w.rule = check.CheckID + "/" + w.rule
 		if got != w {
 			t.Errorf("result %d: got %+v, want %+v", i, got, w)
@@ -166,6 +168,82 @@ func TestSARIFIaCResults(t *testing.T) {
 		n[0].Locations[0].PhysicalLocation.ArtifactLocation.URI != "templates/broken.yaml" ||
 		n[0].Locations[0].PhysicalLocation.Region.StartLine != 7 {
 		t.Errorf("invocation: got notifications %+v, want one error at templates/broken.yaml line 7", n)
+	}
+}
+
+// editsDoc is iacDoc with the edits kmsrotor iac computes on some FAIL
+// findings: a replacement, an insertion, a change of two places, and a
+// module block's edit shared by two instances.
+func editsDoc() *Document {
+	doc := iacDoc()
+	edits := map[string][]check.Edit{
+		"aws_kms_key.main": {{File: "infra/main.tf", StartLine: 3, EndLine: 3, Text: "  enable_key_rotation = true\n"}},
+		"aws_kms_key.long": {{File: "infra/main.tf", StartLine: 14, EndLine: 15, Text: "  enable_key_rotation     = true\n  rotation_period_in_days = 365\n"}},
+		"AppKey": {
+			{File: "templates/app.yaml", StartLine: 7, EndLine: 6, Text: "      EnableKeyRotation: true\n"},
+			{File: "templates/app.yaml", StartLine: 9, EndLine: 9, Text: "      Description: app\n"},
+		},
+		"StackKey": {{File: "templates/my stack.yml", StartLine: 5, EndLine: 4, Text: "    Properties:\n      EnableKeyRotation: true\n"}},
+	}
+	for i, f := range doc.Findings {
+		doc.Findings[i].Remediation.Edits = edits[f.Resource]
+	}
+	return doc
+}
+
+// TestSARIFFixesFromEdits: each result's fix is exactly its finding's
+// Remediation.Edits, as whole-line replacements (an insertion is the empty
+// region at column 1 of its line), and a FAIL without edits has no fix.
+func TestSARIFFixesFromEdits(t *testing.T) {
+	type repl struct {
+		uri                                  string
+		startLine, startCol, endLine, endCol int
+		text                                 string
+	}
+	tests := []struct {
+		resource string
+		want     []repl // nil: no fix
+	}{
+		{"aws_kms_key.main", []repl{{"infra/main.tf", 3, 1, 4, 1, "  enable_key_rotation = true\n"}}},
+		{"aws_kms_key.long", []repl{{"infra/main.tf", 14, 1, 16, 1, "  enable_key_rotation     = true\n  rotation_period_in_days = 365\n"}}},
+		{"AppKey", []repl{
+			{"templates/app.yaml", 7, 1, 7, 1, "      EnableKeyRotation: true\n"},
+			{"templates/app.yaml", 9, 1, 10, 1, "      Description: app\n"},
+		}},
+		{"StackKey", []repl{{"templates/my%20stack.yml", 5, 1, 5, 1, "    Properties:\n      EnableKeyRotation: true\n"}}},
+		{"aws_kms_key.inline", nil},
+		{"aws_kms_replica_key.replica", nil},
+		{"AppKey5A0B1C2D", nil},
+	}
+	run := decodeSARIF(t, editsDoc()).Runs[0]
+	byResource := map[string]sarifResult{}
+	for _, r := range run.Results {
+		byResource[r.Locations[0].LogicalLocations[0].FullyQualifiedName] = r
+	}
+	for _, tc := range tests {
+		r, ok := byResource[tc.resource]
+		if !ok {
+			t.Errorf("%s: got no result, want one", tc.resource)
+			continue
+		}
+		var got []repl
+		for _, x := range r.Fixes {
+			if !strings.Contains(x.Description.Text, tc.resource) {
+				t.Errorf("%s: got fix description %q, want it to name the resource", tc.resource, x.Description.Text)
+			}
+			for _, c := range x.ArtifactChanges {
+				if c.ArtifactLocation.URIBaseID != srcRoot {
+					t.Errorf("%s: got artifact %+v, want it relative to %s", tc.resource, c.ArtifactLocation, srcRoot)
+				}
+				for _, p := range c.Replacements {
+					d := p.DeletedRegion
+					got = append(got, repl{c.ArtifactLocation.URI, d.StartLine, d.StartColumn, d.EndLine, d.EndColumn, p.InsertedContent.Text})
+				}
+			}
+		}
+		if len(r.Fixes) > 1 || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %d fixes with replacements %+v, want one fix with %+v (none when nil)", tc.resource, len(r.Fixes), got, tc.want)
+		}
 	}
 }
 

@@ -37,10 +37,12 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s: %s: %s %s; change it by hand", e.File, e.Resource, e.Property, e.Reason)
 }
 
-// edit replaces src[off:end] with text.
+// edit replaces src[off:end] with text. literal marks the replacement of
+// one scalar's text by another's, which keeps the template's structure.
 type edit struct {
 	off, end int
 	text     string
+	literal  bool
 }
 
 // member is one property to insert.
@@ -93,8 +95,11 @@ func ApplyFixes(file string, src []byte, fixes []Fix) ([]byte, error) {
 		edits = append(edits, e...)
 	}
 	out := applyEdits(src, edits)
-	if len(edits) > 0 {
-		// Never hand back a file that no longer parses as a template.
+	// Never hand back a file that no longer parses as a template. Edits
+	// that only replace a scalar's text in place (false with true, 730 with
+	// 365, inside any quotes) keep every node where it was; anything
+	// inserted is checked by parsing the result again.
+	if slices.ContainsFunc(edits, func(e edit) bool { return !e.literal }) {
 		if root, _, err := parseRoot(out); err != nil || !isTemplate(root) {
 			return src, errors.Join(append(errs, fmt.Errorf("%s: the fixed template would not parse (%v); nothing changed", file, err))...)
 		}
@@ -159,6 +164,7 @@ func (t *template) fixEdits(r resource, f Fix) ([]edit, error) {
 				if !ok {
 					return nil, refuse(propEnableKeyRotation, "has a form a minimal edit cannot change")
 				}
+				e.literal = true
 				edits = append(edits, e)
 			}
 		}
@@ -178,6 +184,7 @@ func (t *template) fixEdits(r resource, f Fix) ([]edit, error) {
 				if !ok {
 					return nil, refuse(propRotationPeriodInDays, "has a form a minimal edit cannot change")
 				}
+				e.literal = true
 				edits = append(edits, e)
 			}
 		}

@@ -195,7 +195,12 @@ func (p *jsonParser) collection(open byte, line, col int) (*yaml.Node, error) {
 		}
 		switch p.src[p.pos] {
 		case ',':
+			line := p.line
 			p.advance(1)
+			p.ws()
+			if p.pos < len(p.src) && p.src[p.pos] == closer {
+				return nil, &parseError{Line: line, Msg: fmt.Sprintf("trailing comma before %q: JSON not well-formed", closer)}
+			}
 		case closer:
 			p.advance(1)
 			return n, nil

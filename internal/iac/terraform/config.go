@@ -44,6 +44,8 @@ type module struct {
 	calls      []*moduleCall
 	callByName map[string]*moduleCall
 	diags      []Diagnostic
+	// sources are the files that declare KMS resources, by path.
+	sources map[string]*Source
 	// missing is set when the directory cannot be read.
 	missing error
 }
@@ -144,7 +146,7 @@ func (l *loader) load(dirs []string) {
 		m := l.mods[d]
 		for _, c := range m.calls {
 			if c.dir != "" && l.mods[c.dir].missing != nil {
-				m.diags = append(m.diags, Diagnostic{File: c.file, Line: c.line,
+				m.diags = append(m.diags, Diagnostic{File: c.file, Line: c.line, Code: CodeParseError,
 					Message: fmt.Sprintf("module %q: cannot read its source %q: %v", c.name, c.source, l.mods[c.dir].missing)})
 			}
 		}
@@ -229,6 +231,8 @@ type fileConfig struct {
 	calls     []*moduleCall
 	outputs   []*hcl.Attribute
 	diags     []Diagnostic
+	// source is kept when the file declares KMS resources (native syntax).
+	source *Source
 }
 
 type dirListing struct {
@@ -319,7 +323,7 @@ func parseFile(path string) *fileConfig {
 	fc := &fileConfig{path: path, override: isOverride(path)}
 	src, err := readFile(path)
 	if err != nil {
-		fc.diags = []Diagnostic{{File: path, Message: err.Error()}}
+		fc.diags = []Diagnostic{{File: path, Code: CodeParseError, Message: err.Error()}}
 		return fc
 	}
 	extractFile(fc, src)
@@ -336,6 +340,9 @@ func extractFile(fc *fileConfig, src []byte) {
 	}
 	content, _, diags := body.PartialContent(fileSchema)
 	fc.diags = append(fc.diags, toDiags(diags, fc.path)...)
+	if sb, ok := body.(*hclsyntax.Body); ok {
+		fc.source = newSource(fc.path, src, sb)
+	}
 	dir := filepath.Dir(fc.path)
 	for _, b := range content.Blocks {
 		switch b.Type {
@@ -472,6 +479,12 @@ func assemble(dir string, ls dirListing, files []*fileConfig) *module {
 				continue
 			}
 			m.diags = append(m.diags, fc.diags...)
+			if fc.source != nil {
+				if m.sources == nil {
+					m.sources = make(map[string]*Source)
+				}
+				m.sources[fc.path] = fc.source
+			}
 			if pass {
 				m.applyOverride(fc)
 			} else {
@@ -486,7 +499,7 @@ func (m *module) add(fc *fileConfig) {
 	for _, r := range fc.resources {
 		addr := r.typ + "." + r.name
 		if prev := m.resByAddr[addr]; prev != nil {
-			m.diags = append(m.diags, Diagnostic{File: r.file, Line: r.startLine,
+			m.diags = append(m.diags, Diagnostic{File: r.file, Line: r.startLine, Code: CodeParseError,
 				Message: fmt.Sprintf("duplicate resource %s; it is first declared at %s:%d", addr, prev.file, prev.startLine)})
 			continue
 		}
@@ -589,7 +602,7 @@ func toDiags(ds hcl.Diagnostics, file string) []Diagnostic {
 }
 
 func hclDiag(d *hcl.Diagnostic, file string) Diagnostic {
-	dg := Diagnostic{File: file, Message: d.Summary}
+	dg := Diagnostic{File: file, Code: CodeParseError, Message: d.Summary}
 	if d.Detail != "" {
 		dg.Message += ": " + d.Detail
 	}

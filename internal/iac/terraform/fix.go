@@ -17,6 +17,7 @@ import (
 // Fix asks ApplyFixes to turn rotation on in one aws_kms_key block.
 type Fix struct {
 	StartLine      int    // the resource block's first line (Key.StartLine)
+	EndLine        int    // its last line (Key.EndLine); 0 when not known
 	Resource       string // its address within the file's module, e.g. aws_kms_key.main
 	EnableRotation bool   // set enable_key_rotation = true
 	PeriodDays     int    // > 0: set rotation_period_in_days = PeriodDays
@@ -60,9 +61,19 @@ type blockFix struct {
 // a conditional) rather than absent or a literal, and any block other than
 // aws_kms_key: those are reported, not guessed. Fixes of several instances
 // of one block (count, for_each, a module called twice) are one edit.
+//
+// One fix whose StartLine and EndLine are known reads and checks only
+// those lines, a block on its own: the cost of a fix is then the block's,
+// not the file's, and the bytes around it are kept as they are. It falls
+// back to the whole file when those lines are not exactly that block.
 func ApplyFixes(filename string, src []byte, fixes []Fix) ([]byte, error) {
 	if strings.HasSuffix(filename, ".json") {
 		return nil, fmt.Errorf("fix %s: only native .tf files are rewritten; set enable_key_rotation in the JSON by hand", filename)
+	}
+	if len(fixes) == 1 {
+		if body, r, ok := parseBlockLines(filename, src, fixes[0]); ok {
+			return applyFixes(filename, src, body, r, fixes)
+		}
 	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
@@ -72,7 +83,61 @@ func ApplyFixes(filename string, src []byte, fixes []Fix) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("fix %s: unexpected body type %T", filename, file.Body)
 	}
+	return applyFixes(filename, src, body, span{0, len(src), hcl.InitialPos}, fixes)
+}
 
+// span is the part of a file that was parsed: src[start:end], whose first
+// byte is at pos.
+type span struct {
+	start, end int
+	pos        hcl.Pos
+}
+
+// parseBlockLines parses the lines StartLine..EndLine of src alone, with the
+// positions they have in the file, and returns their body when it is
+// exactly the resource block f names, starting on StartLine.
+func parseBlockLines(filename string, src []byte, f Fix) (*hclsyntax.Body, span, bool) {
+	if f.StartLine < 1 || f.EndLine < f.StartLine {
+		return nil, span{}, false
+	}
+	start, line := 0, 1
+	for ; line < f.StartLine; line++ {
+		i := bytes.IndexByte(src[start:], '\n')
+		if i < 0 {
+			return nil, span{}, false
+		}
+		start += i + 1
+	}
+	end := start
+	for ; line <= f.EndLine; line++ {
+		i := bytes.IndexByte(src[end:], '\n')
+		if i < 0 {
+			if line < f.EndLine {
+				return nil, span{}, false
+			}
+			end = len(src)
+			break
+		}
+		end += i + 1
+	}
+	r := span{start, end, hcl.Pos{Line: f.StartLine, Column: 1, Byte: start}}
+	file, diags := hclsyntax.ParseConfig(src[start:end], filename, r.pos)
+	if diags.HasErrors() {
+		return nil, span{}, false
+	}
+	body, ok := file.Body.(*hclsyntax.Body)
+	typ, name, err := resourceInAddress(f.Resource)
+	if !ok || err != nil || len(body.Blocks) != 1 || len(body.Attributes) != 0 {
+		return nil, span{}, false
+	}
+	if b := findResource(body, typ, name); b == nil || b.TypeRange.Start.Line != f.StartLine {
+		return nil, span{}, false
+	}
+	return body, r, true
+}
+
+// applyFixes applies fixes to the blocks of body, the parsed part r of src.
+func applyFixes(filename string, src []byte, body *hclsyntax.Body, r span, fixes []Fix) ([]byte, error) {
 	var todo []*blockFix
 	for _, f := range fixes {
 		if !f.EnableRotation && f.PeriodDays <= 0 {
@@ -116,9 +181,11 @@ func ApplyFixes(filename string, src []byte, fixes []Fix) ([]byte, error) {
 		return cmp.Compare(b.block.TypeRange.Start.Byte, a.block.TypeRange.Start.Byte)
 	})
 	out := src
+	inserted := false
 	for _, bf := range todo {
 		start, end := bf.block.TypeRange.Start.Byte, bf.block.CloseBraceRange.End.Byte
-		text, changed, err := fixBlock(src[start:end], bf, start)
+		text, changed, ins, err := fixBlock(src[start:end], bf, start)
+		inserted = inserted || ins
 		if re, ok := err.(*RefusedError); ok {
 			re.File = filename
 			return nil, re
@@ -130,8 +197,15 @@ func ApplyFixes(filename string, src []byte, fixes []Fix) ([]byte, error) {
 			out = slices.Concat(out[:start:start], text, out[end:])
 		}
 	}
-	if len(todo) > 0 && !bytes.Equal(out, src) {
-		if err := verifyFixed(filename, out, todo); err != nil {
+	// A fix that only replaces literals (false with true, 730 with 365)
+	// keeps every token but those, and formatting changes only the spaces
+	// between tokens: the block still parses and says what was asked. An
+	// inserted argument is checked by parsing the result again.
+	if inserted && !bytes.Equal(out, src) {
+		// Edits stay inside the parsed part, which grows or shrinks by
+		// what they add.
+		r.end += len(out) - len(src)
+		if err := verifyFixed(filename, out, r, todo); err != nil {
 			return nil, err
 		}
 	}
@@ -204,9 +278,10 @@ type edit struct {
 	text       string
 }
 
-// fixBlock returns the block's new text. base is the block's offset in the
-// file, since the parser's ranges are file offsets.
-func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, error) {
+// fixBlock returns the block's new text, whether it changed, and whether an
+// argument was inserted (rather than only literals replaced). base is the
+// block's offset in the file, since the parser's ranges are file offsets.
+func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, bool, error) {
 	attrs := bf.block.Body.Attributes
 	nl := "\n"
 	if bytes.Contains(block, []byte("\r\n")) {
@@ -220,7 +295,7 @@ func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, error) {
 			v, ok := literal(a.Expr)
 			switch {
 			case !ok || (!v.IsNull() && v.Type() != cty.Bool):
-				return nil, false, &RefusedError{Resource: bf.asked, Argument: "enable_key_rotation",
+				return nil, false, false, &RefusedError{Resource: bf.asked, Argument: "enable_key_rotation",
 					Reason: fmt.Sprintf("is set by an expression (%s), not a literal", exprText(block, a.Expr, base))}
 			case v.IsNull() || v.False():
 				r := a.Expr.Range()
@@ -234,7 +309,7 @@ func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, error) {
 		if a := attrs["rotation_period_in_days"]; a != nil {
 			v, ok := literal(a.Expr)
 			if !ok || (!v.IsNull() && v.Type() != cty.Number) {
-				return nil, false, &RefusedError{Resource: bf.asked, Argument: "rotation_period_in_days",
+				return nil, false, false, &RefusedError{Resource: bf.asked, Argument: "rotation_period_in_days",
 					Reason: fmt.Sprintf("is set by an expression (%s), not a literal", exprText(block, a.Expr, base))}
 			}
 			if n, whole := wholeIntOrNull(v); !whole || n != bf.period {
@@ -243,13 +318,13 @@ func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, error) {
 			}
 		} else {
 			if !bf.enable && attrs["enable_key_rotation"] == nil {
-				return nil, false, fmt.Errorf("%s: a rotation period was asked without enabling rotation, and enable_key_rotation is not set", bf.addr)
+				return nil, false, false, fmt.Errorf("%s: a rotation period was asked without enabling rotation, and enable_key_rotation is not set", bf.addr)
 			}
 			inserts = append(inserts, fmt.Sprintf("rotation_period_in_days = %d", bf.period))
 		}
 	}
 	if len(edits) == 0 && len(inserts) == 0 {
-		return block, false, nil
+		return block, false, false, nil
 	}
 
 	b := bf.block
@@ -275,7 +350,7 @@ func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, error) {
 		}
 		edits = append(edits, edit{at, at, text.String()})
 	}
-	return hclwrite.Format(applyEdits(block, base, edits)), true, nil
+	return hclwrite.Format(applyEdits(block, base, edits)), true, len(inserts) > 0, nil
 }
 
 // insertionPoint is where new arguments go: at the start of the line after
@@ -337,8 +412,8 @@ func exprText(block []byte, expr hclsyntax.Expression, base int) string {
 // verifyFixed re-parses the rewritten file and checks that every fixed
 // block now says what was asked, so that a surprising layout (a comment
 // that swallows the next line) is an error, never a silent non-fix.
-func verifyFixed(filename string, out []byte, todo []*blockFix) error {
-	file, diags := hclsyntax.ParseConfig(out, filename, hcl.InitialPos)
+func verifyFixed(filename string, out []byte, r span, todo []*blockFix) error {
+	file, diags := hclsyntax.ParseConfig(out[r.start:r.end], filename, r.pos)
 	if diags.HasErrors() {
 		return fmt.Errorf("fix %s: the rewritten file does not parse (%v); the file was not changed", filename, diags)
 	}

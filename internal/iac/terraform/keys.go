@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -15,6 +16,19 @@ const (
 	minPeriodDays = 90
 	maxPeriodDays = 2560
 )
+
+// keySpecs are the KeySpec values of the KMS API (kms-api.md §3), which the
+// provider validates customer_master_key_spec and key_spec against, case
+// and all (kms-api.md §11).
+var keySpecs = []string{
+	"SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096",
+	"ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519",
+	"HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2",
+	"ML_DSA_44", "ML_DSA_65", "ML_DSA_87", "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024",
+}
+
+// keyUsages are the KeyUsage values of the KMS API (kms-api.md §3).
+var keyUsages = []string{"ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT", "ENCAPSULATE_DECAPSULATE"}
 
 // argVal is a resource argument after evaluation.
 type argVal struct {
@@ -45,7 +59,7 @@ func (in *instance) arg(res *resource, name string, r rep, ty cty.Type) argVal {
 	}
 	c, err := convert.Convert(v, ty)
 	if err != nil {
-		in.ev.diag(res.file, av.line, "%s.%s: %s: %s is required: %v", res.typ, res.name, name, ty.FriendlyName(), err)
+		in.ev.invalid(res.file, av.line, "%s.%s: %s: %s is required: %v", res.typ, res.name, name, ty.FriendlyName(), err)
 		return av
 	}
 	av.known, av.v = true, c
@@ -71,6 +85,25 @@ func strArg(k *kmskey.Key, a argVal, attr, def string) string {
 		return def
 	}
 	return a.str()
+}
+
+// enumArg reads a string argument the provider validates against allowed
+// (case-sensitively, as its enum validation does). A value it would
+// reject is an InvalidValue diagnostic and leaves the fact unresolved, as
+// in CloudFormation: the apply fails, so the key it would have is unknown.
+func (in *instance) enumArg(k *kmskey.Key, res *resource, name string, r rep, attr, def string, allowed []string) string {
+	a := in.arg(res, name, r, cty.String)
+	v := strArg(k, a, attr, def)
+	if v == "" || slices.Contains(allowed, v) {
+		return v
+	}
+	hint := ""
+	if up := strings.ToUpper(v); slices.Contains(allowed, up) {
+		hint = "; values are upper case: " + up
+	}
+	in.ev.invalid(res.file, a.line, "%s.%s: %s = %q is not a value the AWS provider accepts%s", res.typ, res.name, name, v, hint)
+	addUnresolved(k, attr)
+	return ""
 }
 
 func boolArg(k *kmskey.Key, a argVal, attr string, def bool) kmskey.Bool {
@@ -130,8 +163,8 @@ func (in *instance) buildKey(res *resource, r rep) {
 // is ignored.
 func (in *instance) keyFacts(k *kmskey.Key, res *resource, r rep) {
 	k.State = stateArg(k, in.arg(res, "is_enabled", r, cty.Bool))
-	k.Spec = strArg(k, in.arg(res, "customer_master_key_spec", r, cty.String), kmskey.AttrSpec, kmskey.SpecSymmetricDefault)
-	k.Usage = strArg(k, in.arg(res, "key_usage", r, cty.String), kmskey.AttrUsage, kmskey.UsageEncryptDecrypt)
+	k.Spec = in.enumArg(k, res, "customer_master_key_spec", r, kmskey.AttrSpec, kmskey.SpecSymmetricDefault, keySpecs)
+	k.Usage = in.enumArg(k, res, "key_usage", r, kmskey.AttrUsage, kmskey.UsageEncryptDecrypt, keyUsages)
 	multiRegionArg(k, in.arg(res, "multi_region", r, cty.Bool))
 
 	cks := in.arg(res, "custom_key_store_id", r, cty.String)
@@ -153,7 +186,7 @@ func (in *instance) keyFacts(k *kmskey.Key, res *resource, r rep) {
 		}
 	default:
 		if xks.set {
-			in.ev.diag(res.file, xks.line, "%s.%s: xks_key_id requires custom_key_store_id", res.typ, res.name)
+			in.ev.invalid(res.file, xks.line, "%s.%s: xks_key_id requires custom_key_store_id", res.typ, res.name)
 		}
 		k.Origin = kmskey.OriginAWSKMS
 	}
@@ -162,34 +195,34 @@ func (in *instance) keyFacts(k *kmskey.Key, res *resource, r rep) {
 	per := in.arg(res, "rotation_period_in_days", r, cty.Number)
 	k.Rotation.Enabled = boolArg(k, rot, kmskey.AttrRotation, false)
 	if per.set && res.attrs["enable_key_rotation"] == nil {
-		in.ev.diag(res.file, per.line, "%s.%s: rotation_period_in_days requires enable_key_rotation to be set (the provider rejects it alone)", res.typ, res.name)
+		in.ev.invalid(res.file, per.line, "%s.%s: rotation_period_in_days requires enable_key_rotation to be set (the provider rejects it alone)", res.typ, res.name)
 	}
 	period, periodKnown := 0, per.known
 	if per.set && per.known {
 		n, ok := wholeInt(per.v)
 		switch {
 		case !ok:
-			in.ev.diag(res.file, per.line, "%s.%s: rotation_period_in_days must be a whole number of days", res.typ, res.name)
+			in.ev.invalid(res.file, per.line, "%s.%s: rotation_period_in_days must be a whole number of days", res.typ, res.name)
 			periodKnown = false
 		case n < minPeriodDays || n > maxPeriodDays:
-			in.ev.diag(res.file, per.line, "%s.%s: rotation_period_in_days = %d is outside the range the AWS provider accepts (%d to %d)", res.typ, res.name, n, minPeriodDays, maxPeriodDays)
-			period = n
+			// The provider rejects the plan, so the key's period is
+			// unknown, as CloudFormation's RotationPeriodInDays is.
+			in.ev.invalid(res.file, per.line, "%s.%s: rotation_period_in_days = %d is outside the range the AWS provider accepts (%d to %d)", res.typ, res.name, n, minPeriodDays, maxPeriodDays)
+			periodKnown = false
 		default:
 			period = n
 		}
 	}
-	switch k.Rotation.Enabled {
-	case kmskey.False:
-		// A disabled rotation has no period, whatever is written.
-	case kmskey.True, kmskey.Unknown:
-		switch {
-		case !periodKnown:
-			addUnresolved(k, kmskey.AttrPeriod)
-		case period > 0:
-			k.Rotation.PeriodDays = period
-		case k.Rotation.Enabled == kmskey.True:
-			k.Rotation.PeriodDays = kmskey.DefaultRotationPeriodDays
-		}
+	// The period is kept while rotation is off, as CloudFormation's is: the
+	// check ignores it then, but a fix that turns rotation on must know the
+	// period the key will rotate with.
+	switch {
+	case !periodKnown:
+		addUnresolved(k, kmskey.AttrPeriod)
+	case period > 0:
+		k.Rotation.PeriodDays = period
+	case k.Rotation.Enabled == kmskey.True:
+		k.Rotation.PeriodDays = kmskey.DefaultRotationPeriodDays
 	}
 }
 
@@ -203,8 +236,8 @@ func (in *instance) externalKeyFacts(k *kmskey.Key, res *resource, r rep) {
 	// UNCONFIRMED (kms-api.md §13 item 12): the defaults of the newer
 	// key_spec and key_usage arguments. CreateKey's documented defaults are
 	// used, which is what the provider sent before the arguments existed.
-	k.Spec = strArg(k, in.arg(res, "key_spec", r, cty.String), kmskey.AttrSpec, kmskey.SpecSymmetricDefault)
-	k.Usage = strArg(k, in.arg(res, "key_usage", r, cty.String), kmskey.AttrUsage, kmskey.UsageEncryptDecrypt)
+	k.Spec = in.enumArg(k, res, "key_spec", r, kmskey.AttrSpec, kmskey.SpecSymmetricDefault, keySpecs)
+	k.Usage = in.enumArg(k, res, "key_usage", r, kmskey.AttrUsage, kmskey.UsageEncryptDecrypt, keyUsages)
 	multiRegionArg(k, in.arg(res, "multi_region", r, cty.Bool))
 	k.Rotation.Enabled = kmskey.False
 }
@@ -259,19 +292,16 @@ func (ev *rootEval) resolveReplicas() {
 		k := &ev.res.Keys[p.idx]
 		pi, found := byAddr[p.primary]
 		if found && ev.res.Keys[pi].IsReplica() {
-			ev.diag(p.file, p.line, "%s: primary_key_arn names %s, which is itself a replica; a replica's primary must be a multi-Region primary key", k.Resource, p.primary)
+			ev.invalid(p.file, p.line, "%s: primary_key_arn names %s, which is itself a replica; a replica's primary must be a multi-Region primary key", k.Resource, p.primary)
 			found = false
 		}
 		if !found {
-			addUnresolved(k, kmskey.AttrSpec, kmskey.AttrUsage)
-			if k.Rotation.Enabled != kmskey.False {
-				addUnresolved(k, kmskey.AttrRotation, kmskey.AttrPeriod)
-			}
+			unknownPrimary(k)
 			continue
 		}
 		pk := ev.res.Keys[pi]
 		if !pk.MultiRegion && !pk.IsUnresolved(kmskey.AttrMultiRegion) {
-			ev.diag(p.file, p.line, "%s: its primary %s is not a multi-Region key (multi_region is not true), so AWS cannot replicate it", k.Resource, pk.Resource)
+			ev.invalid(p.file, p.line, "%s: its primary %s is not a multi-Region key (multi_region is not true), so AWS cannot replicate it", k.Resource, pk.Resource)
 		}
 		k.PrimaryResource = pk.Resource
 		k.Spec, k.Usage, k.Origin, k.Rotation = pk.Spec, pk.Usage, pk.Origin, pk.Rotation
@@ -281,6 +311,29 @@ func (ev *rootEval) resolveReplicas() {
 			}
 		}
 	}
+}
+
+// unknownPrimary fills in a replica whose primary is not a resource of this
+// configuration (a literal ARN, a data source, an unknown value): what it
+// shares with its primary is unknown.
+//
+// An aws_kms_replica_key's rotation is unresolved, and so are its spec and
+// usage: replicas of asymmetric and HMAC multi-Region keys exist, and the
+// check reports the first of these it cannot decide (the spec).
+//
+// An aws_kms_replica_external_key has imported key material, whatever its
+// primary: it never rotates automatically. Its spec is left empty, unknown
+// but not unresolved: it would only decide between MANUAL
+// imported_key_material and SKIPPED for an asymmetric key, neither of which
+// rotates, and the resource type says the material is imported.
+func unknownPrimary(k *kmskey.Key) {
+	if k.Origin == kmskey.OriginExternal {
+		k.Rotation.Enabled = kmskey.False
+		return
+	}
+	// The period follows the rotation: it is not reported apart.
+	addUnresolved(k, kmskey.AttrRotation, kmskey.AttrSpec, kmskey.AttrUsage)
+	k.Rotation.Enabled = kmskey.Unknown
 }
 
 func stateArg(k *kmskey.Key, a argVal) string {

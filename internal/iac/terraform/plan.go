@@ -101,7 +101,7 @@ func LoadPlan(file string, src []byte) Result {
 	dec := json.NewDecoder(bytes.NewReader(bytes.TrimLeft(src, "\ufeff")))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
-		return Result{Diags: []Diagnostic{{File: file, Line: jsonErrorLine(src, err), Message: fmt.Sprintf("parse terraform plan JSON: %v", err)}}}
+		return Result{Diags: []Diagnostic{{File: file, Line: jsonErrorLine(src, err), Code: CodeParseError, Message: fmt.Sprintf("parse terraform plan JSON: %v", err)}}}
 	}
 	p := &planReader{file: file, lines: addressLines(src), unknown: make(map[string]map[string]any), config: make(map[string]configResource)}
 	for _, rc := range doc.ResourceChanges {

@@ -23,11 +23,24 @@ type Options struct {
 	VarFiles []string
 }
 
+// Diagnostic codes, the same as the CloudFormation package's.
+const (
+	// CodeParseError: a file that does not parse, or a configuration
+	// Terraform itself rejects (a duplicate resource, a module that cannot
+	// be read, a bad count).
+	CodeParseError = "ParseError"
+	// CodeInvalidValue: an argument of a KMS resource has a value the AWS
+	// provider or AWS would reject; the fact it sets is unresolved.
+	CodeInvalidValue = "InvalidValue"
+)
+
 // Diagnostic is a problem with the input: a file that does not parse, a
 // value the AWS provider would reject, a module that cannot be found.
 type Diagnostic struct {
-	File    string
-	Line    int
+	File string
+	Line int
+	// Code is CodeParseError or CodeInvalidValue.
+	Code    string
 	Message string
 }
 
@@ -35,6 +48,10 @@ type Diagnostic struct {
 type Result struct {
 	Keys  []kmskey.Key
 	Diags []Diagnostic
+	// Sources are the files that declare the keys, by path, as read (set by
+	// LoadDirs, for native .tf files): a fix can be applied to them with
+	// Source.Apply without reading or parsing them again.
+	Sources map[string]*Source
 }
 
 // LoadDirs evaluates the Terraform configuration in the given directories
@@ -67,11 +84,14 @@ func LoadDirs(dirs []string, opts Options) Result {
 	})
 
 	var res Result
-	for _, d := range given {
+	for _, d := range append(slices.Clone(given), l.extra...) {
 		res.Diags = append(res.Diags, l.mods[d].diags...)
-	}
-	for _, d := range l.extra {
-		res.Diags = append(res.Diags, l.mods[d].diags...)
+		for path, s := range l.mods[d].sources {
+			if res.Sources == nil {
+				res.Sources = make(map[string]*Source)
+			}
+			res.Sources[path] = s
+		}
 	}
 	res.Diags = append(res.Diags, diags...)
 	n := 0

@@ -44,7 +44,7 @@ func (ev *rootEval) readAutoVars(m *module) map[string]varAssign {
 func readVarFile(path string, vals map[string]varAssign) []Diagnostic {
 	src, err := readFile(path)
 	if err != nil {
-		return []Diagnostic{{File: path, Message: fmt.Sprintf("read variables file %s: %v", path, err)}}
+		return []Diagnostic{{File: path, Code: CodeParseError, Message: fmt.Sprintf("read variables file %s: %v", path, err)}}
 	}
 	return parseVarFile(path, src, vals)
 }

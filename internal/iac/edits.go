@@ -1,0 +1,140 @@
+package iac
+
+import (
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
+)
+
+// fixEdits computes, for every FAIL finding that --fix would change, the
+// exact edit it would make, as line replacements of the file as it is on
+// disk (the file the finding's lines refer to): the fix is planned as --fix
+// plans it, applied alone to the file by the source's ApplyFixes, and the
+// changed lines are read off the line diff. A fix that is refused (an
+// expression, a layout a minimal edit cannot change, a file that could not
+// be written) or not planned (a replica, a plan file, a key that cannot
+// rotate) gives no edit. Every key of a block (count, for_each, a module
+// called twice) gets the block's edit. It returns the edits by key index;
+// file names are as display names them.
+//
+// Fixes of different blocks of a file never overlap, and each is computed
+// on the unchanged file, so every edit's lines are those of the file as
+// read, as a SARIF fix's must be.
+func fixEdits(opts Options, keys []kmskey.Key, findings []check.Finding, srcs sources, refused map[refusalKey]string) map[int][]check.Edit {
+	byFile := map[string][]fixTarget{}
+	for _, t := range plan(opts, keys, findings) {
+		if _, ok := refused[refusalKey{t.file, t.resources[0]}]; ok {
+			continue
+		}
+		// Only FAIL findings carry edits: --rotation-period-days also plans
+		// keys that pass.
+		if !slices.ContainsFunc(t.keys, func(i int) bool { return findings[i].Status == check.StatusFail }) {
+			continue
+		}
+		byFile[t.file] = append(byFile[t.file], t)
+	}
+	if len(byFile) == 0 {
+		return nil
+	}
+	files := make([]string, 0, len(byFile))
+	for f := range byFile {
+		files = append(files, f)
+	}
+
+	out := map[int][]check.Edit{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan string)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(files))) {
+		wg.Go(func() {
+			for file := range next {
+				got := fileEdits(display(opts.Dir, file), file, srcs, byFile[file])
+				mu.Lock()
+				for i, t := range byFile[file] {
+					if got[i] == nil {
+						continue
+					}
+					for _, k := range t.keys {
+						if findings[k].Status == check.StatusFail {
+							out[k] = got[i]
+						}
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, f := range files {
+		next <- f
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// fileEdits applies each target alone to file, as load read it, and
+// returns its edits, nil for a target that changes nothing or is refused.
+// name is the file's display name.
+func fileEdits(name, file string, srcs sources, targets []fixTarget) [][]check.Edit {
+	out := make([][]check.Edit, len(targets))
+	tf := srcs.tf[file]
+	var src []byte
+	switch {
+	case tf != nil:
+		src = tf.Bytes()
+	case srcs.cfn[file] != nil:
+		src = srcs.cfn[file]
+	default:
+		return out // not read as a file that defines keys: no fix
+	}
+	before := splitLines(string(src))
+	for i, t := range targets {
+		var after []byte
+		var err error
+		if tf != nil && t.source == kmskey.SourceTerraform {
+			after, err = tf.Apply(terraformFix(t))
+		} else {
+			after, err = applyFix(file, src, t)
+		}
+		if err != nil || string(after) == string(src) {
+			continue
+		}
+		out[i] = lineEdits(name, before, splitLines(string(after)))
+	}
+	return out
+}
+
+// lineEdits turns the line diff of a and b into edits of a: each run of
+// changed lines replaces lines StartLine..EndLine of a (EndLine =
+// StartLine-1 for a pure insertion before StartLine) with the lines of b
+// that replace them. Text holds whole lines; only when the change reaches
+// a last line without a newline does its text end without one too.
+func lineEdits(name string, a, b []string) []check.Edit {
+	var edits []check.Edit
+	ops := lineDiff(a, b)
+	for i := 0; i < len(ops); {
+		if ops[i].kind == opEqual {
+			i++
+			continue
+		}
+		e := check.Edit{File: name, StartLine: ops[i].a + 1}
+		deleted := 0
+		var text strings.Builder
+		for ; i < len(ops) && ops[i].kind != opEqual; i++ {
+			switch ops[i].kind {
+			case opDelete:
+				deleted++
+			case opInsert:
+				text.WriteString(b[ops[i].b])
+			}
+		}
+		e.EndLine = e.StartLine + deleted - 1
+		e.Text = text.String()
+		edits = append(edits, e)
+	}
+	return edits
+}
