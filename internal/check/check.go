@@ -91,6 +91,11 @@ func classify(k kmskey.Key, p Policy) (Status, string, string) {
 		}
 		return StatusSkipped, ReasonAsymmetricKey, fmt.Sprintf("%s is an asymmetric key (%s); automatic rotation applies only to symmetric encryption keys", name, k.Spec)
 	}
+	if k.IsReplica() && k.IsUnresolved(kmskey.AttrRotation) {
+		// What is unknown is the primary, which carries the replica's class
+		// and rotation: say so rather than name the first unknown attribute.
+		return StatusManual, ReasonUnresolvedValue, fmt.Sprintf("%s: its primary key (%s) is not in the files scanned, so the rotation it shares cannot be determined; check the primary", name, primaryName(k))
+	}
 	for _, attr := range []string{kmskey.AttrState, kmskey.AttrCustomKeyStore, kmskey.AttrOrigin, kmskey.AttrSpec} {
 		if k.IsUnresolved(attr) {
 			return unresolved(name, attr)

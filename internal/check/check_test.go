@@ -141,6 +141,11 @@ func TestEvaluate(t *testing.T) {
 			k.CustomKeyStoreID = "var.store"
 			k.Unresolved = []string{kmskey.AttrCustomKeyStore}
 		}), nil, StatusManual, ReasonUnresolvedValue},
+		{"IaC replica of an unknown primary", with(func(k *kmskey.Key) {
+			k.MultiRegion, k.MultiRegionType = true, kmskey.MultiRegionReplica
+			k.PrimaryARN = "arn:aws:kms:us-east-1:111122223333:key/mrk-1"
+			k.Unresolved = []string{kmskey.AttrRotation, kmskey.AttrSpec, kmskey.AttrUsage}
+		}), nil, StatusManual, ReasonUnresolvedValue},
 		{"IaC origin unresolved", with(func(k *kmskey.Key) { k.Unresolved = []string{kmskey.AttrOrigin} }), nil, StatusManual, ReasonUnresolvedValue},
 	}
 	for _, tt := range tests {
