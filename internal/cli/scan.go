@@ -269,6 +269,9 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		inv.Config = cfg
 	}
 
+	// 4,000 SDK calls make short-lived garbage; the scan is a batch job
+	// (about 25 MB more for 2,000 keys, 10% less time).
+	defer batchGC(o.env)()
 	started := o.env.Now()
 	res, err := awskms.Inventory(ctx, inv)
 	if err != nil {
