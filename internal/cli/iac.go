@@ -165,19 +165,10 @@ func runIac(ctx context.Context, o *iacOptions) error {
 	}
 	finished := o.env.Now()
 
-	doc := &report.Document{
-		Tool: report.Tool{Name: "kmsrotor", Version: Version},
-		Scan: report.Scan{
-			Kind:        "iac",
-			EvaluatedAt: o.policy.Now.UTC(),
-			StartedAt:   started.UTC(),
-			FinishedAt:  finished.UTC(),
-			DurationMS:  finished.Sub(started).Milliseconds(),
-			Paths:       o.Paths,
-			Policy:      report.PolicyFacts{MaxRotationDays: o.policy.MaxRotationDays},
-		},
-		Findings: res.Findings,
-	}
+	doc := newDocument("iac", o.policy, started, finished)
+	doc.Scan.Paths = o.Paths
+	doc.Scan.Policy = report.PolicyFacts{MaxRotationDays: o.policy.MaxRotationDays}
+	doc.Findings = res.Findings
 	for _, d := range res.Diags {
 		doc.Errors = append(doc.Errors, report.ScanError{File: d.File, Line: d.Line, Code: d.Code, Message: d.Message})
 	}

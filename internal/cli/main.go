@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/report"
 )
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=…".
@@ -106,4 +109,24 @@ func batchGC(env *Env) (restore func()) {
 	}
 	old := debug.SetGCPercent(400)
 	return func() { debug.SetGCPercent(old) }
+}
+
+// newDocument starts the report of a run: the tool, the kind of scan, its
+// times and the policy it was judged by.
+func newDocument(kind string, p check.Policy, started, finished time.Time) *report.Document {
+	return &report.Document{
+		Tool: report.Tool{Name: "kmsrotor", Version: Version},
+		Scan: report.Scan{
+			Kind:        kind,
+			EvaluatedAt: p.Now.UTC(),
+			StartedAt:   started.UTC(),
+			FinishedAt:  finished.UTC(),
+			DurationMS:  finished.Sub(started).Milliseconds(),
+			Policy: report.PolicyFacts{
+				MaxRotationDays:   p.MaxRotationDays,
+				RotationGraceDays: p.GraceDays,
+				IncludeDisabled:   p.IncludeDisabled,
+			},
+		},
+	}
 }

@@ -285,24 +285,10 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		o.policy.Now = res.ServerTime
 	}
 
-	doc := &report.Document{
-		Tool: report.Tool{Name: "kmsrotor", Version: Version},
-		Scan: report.Scan{
-			Kind:        "aws",
-			EvaluatedAt: o.policy.Now.UTC(),
-			StartedAt:   started.UTC(),
-			FinishedAt:  finished.UTC(),
-			DurationMS:  finished.Sub(started).Milliseconds(),
-			Accounts:    res.Accounts,
-			Regions:     res.Regions,
-			Policy: report.PolicyFacts{
-				MaxRotationDays:   o.policy.MaxRotationDays,
-				RotationGraceDays: o.policy.GraceDays,
-				IncludeDisabled:   o.policy.IncludeDisabled,
-			},
-			Calls: res.Calls,
-		},
-	}
+	doc := newDocument("aws", o.policy, started, finished)
+	doc.Scan.Accounts = res.Accounts
+	doc.Scan.Regions = res.Regions
+	doc.Scan.Calls = res.Calls
 	for _, a := range res.Skipped {
 		doc.Scan.SkippedAccounts = append(doc.Scan.SkippedAccounts, report.SkippedAccount{AccountID: a.AccountID, State: a.State})
 	}
