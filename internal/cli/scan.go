@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -323,6 +324,10 @@ func scanFatal(err error, o *scanOptions) error {
 			where = fmt.Sprintf("no usable AWS credentials in profile %q", o.Profile)
 		}
 		return fmt.Errorf("%s: pass --profile NAME or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run 'kmsrotor scan --demo' to try kmsrotor without AWS", where)
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return fmt.Errorf("cannot reach AWS at %s (%v): check the network, a proxy, and AWS_ENDPOINT_URL if you set one", opErr.Addr, opErr.Err)
 	}
 	return err
 }

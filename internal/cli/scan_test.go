@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -183,6 +184,28 @@ func TestScanNoCredentials(t *testing.T) {
 	}
 	if requests.Load() != 0 {
 		t.Errorf("scan without credentials: got %d requests, want none", requests.Load())
+	}
+}
+
+// TestScanUnreachable checks that an endpoint nobody listens on is one
+// plain sentence and exit 1, not the SDK's error chain.
+func TestScanUnreachable(t *testing.T) {
+	isolateAWS(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	t.Setenv("AWS_ENDPOINT_URL", "http://"+addr)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	got := runMain(t, "scan")
+	if got.code != ExitFatal || !strings.Contains(got.stderr, "cannot reach AWS at "+addr) || strings.Contains(got.stderr, "operation error") {
+		t.Errorf("scan against a closed port: got exit %d, stderr %q; want exit %d and a sentence naming %s",
+			got.code, got.stderr, ExitFatal, addr)
 	}
 }
 
