@@ -78,25 +78,18 @@ func checkImportToken(keyARN string, token []byte) (time.Time, bool) {
 // GetParametersForImport.
 func (k *kmsService) getParametersForImport(t *tx) (any, *apiError) {
 	var in struct {
-		KeyID             *string `json:"KeyId"`
+		keyIDInput
 		WrappingAlgorithm *string `json:"WrappingAlgorithm"`
 		WrappingKeySpec   *string `json:"WrappingKeySpec"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	if v.required(in.WrappingAlgorithm, "wrappingAlgorithm") {
-		v.enum(in.WrappingAlgorithm, "wrappingAlgorithm", wrappingAlgorithms)
-	}
-	if v.required(in.WrappingKeySpec, "wrappingKeySpec") {
-		v.enum(in.WrappingKeySpec, "wrappingKeySpec", wrappingKeySpecs)
-	}
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "GetParametersForImport"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		if v.required(in.WrappingAlgorithm, "wrappingAlgorithm") {
+			v.enum(in.WrappingAlgorithm, "wrappingAlgorithm", wrappingAlgorithms)
+		}
+		if v.required(in.WrappingKeySpec, "wrappingKeySpec") {
+			v.enum(in.WrappingKeySpec, "wrappingKeySpec", wrappingKeySpecs)
+		}
+	}, keyRef{op: "GetParametersForImport"})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +124,7 @@ var errIncorrectMaterial = kmsErr("IncorrectKeyMaterialException",
 // PENDING_MULTI_REGION_IMPORT_AND_ROTATION is not modelled.
 func (k *kmsService) importKeyMaterial(t *tx) (any, *apiError) {
 	var in struct {
-		KeyID                  *string `json:"KeyId"`
+		keyIDInput
 		ImportToken            []byte  `json:"ImportToken"`
 		EncryptedKeyMaterial   []byte  `json:"EncryptedKeyMaterial"`
 		ValidTo                *epoch  `json:"ValidTo"`
@@ -140,25 +133,18 @@ func (k *kmsService) importKeyMaterial(t *tx) (any, *apiError) {
 		KeyMaterialDescription *string `json:"KeyMaterialDescription"`
 		KeyMaterialID          *string `json:"KeyMaterialId"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	if in.ImportToken == nil {
-		v.add(nil, "importToken", "not be null")
-	}
-	if in.EncryptedKeyMaterial == nil {
-		v.add(nil, "encryptedKeyMaterial", "not be null")
-	}
-	v.enum(in.ExpirationModel, "expirationModel", []string{expires, doesNotExpire})
-	v.enum(in.ImportType, "importType", []string{"NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL"})
-	v.length(in.KeyMaterialDescription, "keyMaterialDescription", 0, 256)
-	v.length(in.KeyMaterialID, "keyMaterialId", 64, 64)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "ImportKeyMaterial"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		if in.ImportToken == nil {
+			v.add(nil, "importToken", "not be null")
+		}
+		if in.EncryptedKeyMaterial == nil {
+			v.add(nil, "encryptedKeyMaterial", "not be null")
+		}
+		v.enum(in.ExpirationModel, "expirationModel", []string{expires, doesNotExpire})
+		v.enum(in.ImportType, "importType", []string{"NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL"})
+		v.length(in.KeyMaterialDescription, "keyMaterialDescription", 0, 256)
+		v.length(in.KeyMaterialID, "keyMaterialId", 64, 64)
+	}, keyRef{op: "ImportKeyMaterial"})
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,26 @@ type keyIDInput struct {
 	KeyID *string `json:"KeyId"`
 }
 
+func (in *keyIDInput) keyID() *string { return in.KeyID }
+
+// decodeKey opens every operation on one key: it decodes the body into in
+// (a struct embedding keyIDInput), validates KeyId and then whatever check
+// adds, and finds the key.
+func (k *kmsService) decodeKey(t *tx, in interface{ keyID() *string }, check func(*validator), ref keyRef) (*kmsKey, *apiError) {
+	if err := decode(t.c.Body, in); err != nil {
+		return nil, err
+	}
+	var v validator
+	keyIDMember(&v, in.keyID())
+	if check != nil {
+		check(&v)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return k.find(t, *in.keyID(), ref)
+}
+
 // fastKeyID reads the body {"KeyId":"<id>"} as every SDK sends it for
 // DescribeKey and GetKeyRotationStatus, without the reflection of
 // encoding/json: these two calls are what a scan makes per key. Anything
@@ -44,16 +64,7 @@ func (k *kmsService) findKeyID(t *tx, ref keyRef) (*kmsKey, *apiError) {
 	if id, ok := fastKeyID(t.c.Body); ok {
 		return k.find(t, id, ref)
 	}
-	var in keyIDInput
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	return k.find(t, *in.KeyID, ref)
+	return k.decodeKey(t, &keyIDInput{}, nil, ref)
 }
 
 // DescribeKey (kms-api.md §4.2): every state, aliases and cross-account ARNs.
@@ -67,18 +78,10 @@ func (k *kmsService) describeKey(t *tx) (any, *apiError) {
 		return key.describeBody()
 	}
 	var in struct {
-		KeyID       *string  `json:"KeyId"`
+		keyIDInput
 		GrantTokens []string `json:"GrantTokens"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, ref)
+	key, err := k.decodeKey(t, &in, nil, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -517,18 +520,11 @@ func (k *kmsService) listAliases(t *tx) (any, *apiError) {
 func (k *kmsService) listResourceTags(t *tx) (any, *apiError) {
 	var in struct {
 		pageInput
-		KeyID *string `json:"KeyId"`
+		keyIDInput
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	in.validate(&v, 50)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "ListResourceTags"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		in.validate(v, 50)
+	}, keyRef{op: "ListResourceTags"})
 	if err != nil {
 		return nil, err
 	}
@@ -569,21 +565,14 @@ func checkTaggable(t *tx, key *kmsKey, op string) *apiError {
 // TagResource.
 func (k *kmsService) tagResource(t *tx) (any, *apiError) {
 	var in struct {
-		KeyID *string    `json:"KeyId"`
-		Tags  []tagInput `json:"Tags"`
+		keyIDInput
+		Tags []tagInput `json:"Tags"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	if in.Tags == nil {
-		v.add(nil, "tags", "not be null")
-	}
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "TagResource"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		if in.Tags == nil {
+			v.add(nil, "tags", "not be null")
+		}
+	}, keyRef{op: "TagResource"})
 	if err != nil {
 		return nil, err
 	}
@@ -601,24 +590,17 @@ func (k *kmsService) tagResource(t *tx) (any, *apiError) {
 // UntagResource.
 func (k *kmsService) untagResource(t *tx) (any, *apiError) {
 	var in struct {
-		KeyID   *string  `json:"KeyId"`
+		keyIDInput
 		TagKeys []string `json:"TagKeys"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	if in.TagKeys == nil {
-		v.add(nil, "tagKeys", "not be null")
-	}
-	for i := range in.TagKeys {
-		v.length(&in.TagKeys[i], "tagKeys."+strconv.Itoa(i+1)+".member", 1, 128)
-	}
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "UntagResource"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		if in.TagKeys == nil {
+			v.add(nil, "tagKeys", "not be null")
+		}
+		for i := range in.TagKeys {
+			v.length(&in.TagKeys[i], "tagKeys."+strconv.Itoa(i+1)+".member", 1, 128)
+		}
+	}, keyRef{op: "UntagResource"})
 	if err != nil {
 		return nil, err
 	}
@@ -634,19 +616,12 @@ func (k *kmsService) untagResource(t *tx) (any, *apiError) {
 // GetKeyPolicy: every state; the only policy name is "default".
 func (k *kmsService) getKeyPolicy(t *tx) (any, *apiError) {
 	var in struct {
-		KeyID      *string `json:"KeyId"`
+		keyIDInput
 		PolicyName *string `json:"PolicyName"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	v.length(in.PolicyName, "policyName", 1, 128)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "GetKeyPolicy"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		v.length(in.PolicyName, "policyName", 1, 128)
+	}, keyRef{op: "GetKeyPolicy"})
 	if err != nil {
 		return nil, err
 	}
@@ -692,19 +667,12 @@ func stateError(key *kmsKey) *apiError {
 // enforced.
 func (k *kmsService) scheduleKeyDeletion(t *tx) (any, *apiError) {
 	var in struct {
-		KeyID               *string `json:"KeyId"`
-		PendingWindowInDays *int64  `json:"PendingWindowInDays"`
+		keyIDInput
+		PendingWindowInDays *int64 `json:"PendingWindowInDays"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	v.rangeInt(in.PendingWindowInDays, "pendingWindowInDays", 7, 30)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "ScheduleKeyDeletion"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		v.rangeInt(in.PendingWindowInDays, "pendingWindowInDays", 7, 30)
+	}, keyRef{op: "ScheduleKeyDeletion"})
 	if err != nil {
 		return nil, err
 	}
@@ -819,30 +787,23 @@ var regionPattern = regexp.MustCompile(`^([a-z]+-){2,3}\d+$`)
 // ReplicateKey (§4.13).
 func (k *kmsService) replicateKey(t *tx) (any, *apiError) {
 	var in struct {
-		KeyID                          *string    `json:"KeyId"`
+		keyIDInput
 		ReplicaRegion                  *string    `json:"ReplicaRegion"`
 		Policy                         *string    `json:"Policy"`
 		BypassPolicyLockoutSafetyCheck *bool      `json:"BypassPolicyLockoutSafetyCheck"`
 		Description                    *string    `json:"Description"`
 		Tags                           []tagInput `json:"Tags"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	if v.required(in.ReplicaRegion, "replicaRegion") {
-		v.length(in.ReplicaRegion, "replicaRegion", 1, 32)
-		if !regionPattern.MatchString(*in.ReplicaRegion) {
-			v.add(in.ReplicaRegion, "replicaRegion", "satisfy regular expression pattern: ^([a-z]+-){2,3}\\d+$")
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		if v.required(in.ReplicaRegion, "replicaRegion") {
+			v.length(in.ReplicaRegion, "replicaRegion", 1, 32)
+			if !regionPattern.MatchString(*in.ReplicaRegion) {
+				v.add(in.ReplicaRegion, "replicaRegion", "satisfy regular expression pattern: ^([a-z]+-){2,3}\\d+$")
+			}
 		}
-	}
-	v.length(in.Policy, "policy", 1, 131072)
-	v.length(in.Description, "description", 0, 8192)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "ReplicateKey"})
+		v.length(in.Policy, "policy", 1, 131072)
+		v.length(in.Description, "description", 0, 8192)
+	}, keyRef{op: "ReplicateKey"})
 	if err != nil {
 		return nil, err
 	}

@@ -205,19 +205,12 @@ func isPendingDeletion(key *kmsKey) bool {
 // default 365, also on a key that had a custom period.
 func (k *kmsService) enableKeyRotation(t *tx) (any, *apiError) {
 	var in struct {
-		KeyID                *string `json:"KeyId"`
-		RotationPeriodInDays *int64  `json:"RotationPeriodInDays"`
+		keyIDInput
+		RotationPeriodInDays *int64 `json:"RotationPeriodInDays"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	v.rangeInt(in.RotationPeriodInDays, "rotationPeriodInDays", minRotationPeriod, maxRotationPeriod)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "EnableKeyRotation"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		v.rangeInt(in.RotationPeriodInDays, "rotationPeriodInDays", minRotationPeriod, maxRotationPeriod)
+	}, keyRef{op: "EnableKeyRotation"})
 	if err != nil {
 		return nil, err
 	}
@@ -337,20 +330,13 @@ type rotationEntry struct {
 func (k *kmsService) listKeyRotations(t *tx) (any, *apiError) {
 	var in struct {
 		pageInput
-		KeyID              *string `json:"KeyId"`
+		keyIDInput
 		IncludeKeyMaterial *string `json:"IncludeKeyMaterial"`
 	}
-	if err := decode(t.c.Body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	keyIDMember(&v, in.KeyID)
-	v.enum(in.IncludeKeyMaterial, "includeKeyMaterial", []string{"ALL_KEY_MATERIAL", "ROTATIONS_ONLY"})
-	in.validate(&v, 1000)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	key, err := k.find(t, *in.KeyID, keyRef{op: "ListKeyRotations"})
+	key, err := k.decodeKey(t, &in, func(v *validator) {
+		v.enum(in.IncludeKeyMaterial, "includeKeyMaterial", []string{"ALL_KEY_MATERIAL", "ROTATIONS_ONLY"})
+		in.validate(v, 1000)
+	}, keyRef{op: "ListKeyRotations"})
 	if err != nil {
 		return nil, err
 	}
