@@ -36,19 +36,10 @@ done
 case "$TARGET" in local-kms|kmsemu) ;; *) echo "bench-scan: --target is local-kms or kmsemu" >&2; exit 2 ;; esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-NS=kmsrotor-bench
-
+# shellcheck source=netns.sh
+. "$ROOT/scripts/netns.sh"
 if [ "$INNER" = 0 ]; then
-	if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
-		echo "bench-scan: needs root and iproute2 (ip netns) to isolate local-kms on loopback" >&2
-		exit 2
-	fi
-	ip netns delete "$NS" 2>/dev/null || true
-	ip netns add "$NS"
-	trap 'ip netns delete "$NS" 2>/dev/null || true' EXIT
-	ip netns exec "$NS" ip link set lo up
-	ip netns exec "$NS" bash "$0" --inner "${args[@]}"
-	exit
+	in_loopback_netns kmsrotor-bench bench-scan "${args[@]}"
 fi
 
 # --- From here on, inside the namespace: only loopback exists. ---
