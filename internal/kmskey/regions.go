@@ -1,6 +1,9 @@
 package kmskey
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // DefaultRegions are the commercial Regions every AWS account has enabled
 // (opt-in not required).
@@ -32,4 +35,51 @@ var OtherPartitionRegions = []string{
 func KnownRegion(name string) bool {
 	return slices.Contains(DefaultRegions, name) || slices.Contains(OptInRegions, name) ||
 		slices.Contains(OtherPartitionRegions, name)
+}
+
+// The AWS partitions kmsrotor knows, as ARNs spell them.
+const (
+	PartitionAWS      = "aws"
+	PartitionChina    = "aws-cn"
+	PartitionGovCloud = "aws-us-gov"
+	PartitionEUSC     = "aws-eusc"
+)
+
+// PartitionOf is the partition of a Region, from its name.
+func PartitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return PartitionChina
+	case strings.HasPrefix(region, "us-gov-"):
+		return PartitionGovCloud
+	case strings.HasPrefix(region, "eusc-"):
+		return PartitionEUSC
+	}
+	return PartitionAWS
+}
+
+// DNSSuffix is the domain of a partition's endpoints.
+func DNSSuffix(partition string) string {
+	switch partition {
+	case PartitionChina:
+		return "amazonaws.com.cn"
+	case PartitionEUSC:
+		return "amazonaws.eu"
+	}
+	return "amazonaws.com"
+}
+
+// HomeRegion is the Region of a partition's global services (Organizations,
+// IAM; kms-api.md §9): us-east-1 in aws, cn-northwest-1 in aws-cn,
+// us-gov-west-1 in aws-us-gov.
+func HomeRegion(partition string) string {
+	switch partition {
+	case PartitionChina:
+		return "cn-northwest-1"
+	case PartitionGovCloud:
+		return "us-gov-west-1"
+	case PartitionEUSC:
+		return "eusc-de-east-1"
+	}
+	return "us-east-1"
 }

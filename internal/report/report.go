@@ -52,6 +52,20 @@ type Scan struct {
 	Paths           []string         `json:"paths,omitempty"`
 	Policy          PolicyFacts      `json:"policy"`
 	Calls           map[string]int   `json:"api_calls,omitempty"`
+	// RunID identifies a run; the shards of one run share it, and merge
+	// refuses inputs from different runs.
+	RunID string `json:"run_id,omitempty"`
+	// Shard is this report's part of a sharded run (--shard i/n).
+	Shard *Shard `json:"shard,omitempty"`
+	// Interrupted says why a run was cut short (a signal); Complete is
+	// false then.
+	Interrupted string `json:"interrupted,omitempty"`
+}
+
+// Shard is one part of a run split across machines: Index in 1..Count.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // PolicyFacts is the policy the findings were evaluated under.
