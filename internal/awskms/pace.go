@@ -13,14 +13,50 @@ import (
 )
 
 // Quotas are AWS KMS's default request quotas, in requests per second per
-// account and Region, of the operations the inventory calls
-// (kms-api.md §8; each operation's quota is independent of the others).
+// account and Region (kms-api.md §8; each operation's quota is independent
+// of the others), plus those of the other services a run calls.
 var Quotas = map[string]float64{
+	// KMS, read.
 	"ListKeys":             500,
 	"ListAliases":          500,
 	"DescribeKey":          2000,
 	"GetKeyRotationStatus": 1000,
+	"ListKeyRotations":     100,
+	"ListResourceTags":     2000,
+	"GetKeyPolicy":         1000,
+	// KMS, write.
+	"EnableKeyRotation":   15,
+	"DisableKeyRotation":  5,
+	"RotateKeyOnDemand":   5,
+	"CreateKey":           5,
+	"ScheduleKeyDeletion": 15,
+	"CancelKeyDeletion":   5,
+	"DisableKey":          5,
+	"EnableKey":           5,
+	"ReplicateKey":        5,
+	"TagResource":         10,
+	"UntagResource":       5,
+	"PutKeyPolicy":        15,
+	"UpdatePrimaryRegion": 5,
+	// STS, Organizations, EC2, CloudFormation, Security Hub: AWS publishes
+	// no per-operation rate for most of these; these are conservative.
+	"GetCallerIdentity":                50,
+	"AssumeRole":                       50,
+	"ListAccounts":                     5,
+	"ListRoots":                        5,
+	"ListChildren":                     5,
+	"ListAccountsForParent":            5,
+	"ListOrganizationalUnitsForParent": 5,
+	"DescribeRegions":                  20,
+	"ListStacks":                       5,
+	"ListStackResources":               5,
+	"DescribeStackResources":           5,
+	"BatchImportFindings":              10,
 }
+
+// unknownQuota paces an operation Quotas does not list: the most
+// conservative quota of any KMS operation, never unpaced.
+const unknownQuota = 5
 
 // bucket is a token bucket: it refills at rate tokens per second up to burst.
 // A caller takes a token at once, going into debt if none is left, and waits
@@ -101,14 +137,14 @@ func newPacer(scale float64, always bool) *pacer {
 }
 
 // wait blocks until the operation may be sent in the account and Region.
-// Operations without a known quota are not paced.
+// An operation without a known quota is paced at unknownQuota.
 func (p *pacer) wait(ctx context.Context, account, region, op string) error {
 	if p == nil || p.scale <= 0 {
 		return nil
 	}
 	q, ok := Quotas[op]
 	if !ok {
-		return nil
+		q = unknownQuota
 	}
 	k := bucketKey{account, region, op}
 	p.mu.Lock()
