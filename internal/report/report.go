@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 // SchemaVersion is the version of the JSON document.
@@ -75,23 +76,11 @@ type PolicyFacts struct {
 	IncludeDisabled   bool `json:"include_disabled"`
 }
 
-// SkippedAccount is an organization account that was not scanned, and its state.
-type SkippedAccount struct {
-	AccountID string `json:"account_id"`
-	State     string `json:"state"`
-}
-
-// ScanError is a failure that is not one key's: a Region whose keys could not
-// be listed, an account that could not be entered, a file that does not parse.
-type ScanError struct {
-	AccountID string `json:"account_id,omitempty"`
-	Region    string `json:"region,omitempty"`
-	File      string `json:"file,omitempty"`
-	Line      int    `json:"line,omitempty"`
-	Operation string `json:"operation,omitempty"`
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-}
+// SkippedAccount and ScanError are kmskey's: every source reports them.
+type (
+	SkippedAccount = kmskey.SkippedAccount
+	ScanError      = kmskey.ScanError
+)
 
 // Format is an output format name.
 type Format string
