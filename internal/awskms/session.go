@@ -401,7 +401,9 @@ func (s *Session) Regions(ctx context.Context, a Account, requested []string, al
 }
 
 // KMS is a paced KMS client acting in the entered account and region.
-func (s *Session) KMS(a Account, region string) *kms.Client { return s.clients.KMS(a.cfg, a.ID, region) }
+func (s *Session) KMS(a Account, region string) *kms.Client {
+	return s.clients.KMS(a.cfg, a.ID, region)
+}
 
 // Raw is a paced signed client of another service acting in the entered
 // account and region.
