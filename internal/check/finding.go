@@ -217,24 +217,29 @@ type Summary struct {
 // Summarize counts the findings.
 func Summarize(fs []Finding) Summary {
 	var s Summary
-	for _, f := range fs {
-		s.Total++
-		if f.Muted {
-			s.Muted++
-			continue
-		}
-		switch f.Status {
-		case StatusPass:
-			s.Pass++
-		case StatusFail:
-			s.Fail++
-		case StatusManual:
-			s.Manual++
-		case StatusSkipped:
-			s.Skipped++
-		case StatusError:
-			s.Error++
-		}
+	for i := range fs {
+		s.Add(&fs[i])
 	}
 	return s
+}
+
+// Add counts one finding.
+func (s *Summary) Add(f *Finding) {
+	s.Total++
+	if f.Muted {
+		s.Muted++
+		return
+	}
+	switch f.Status {
+	case StatusPass:
+		s.Pass++
+	case StatusFail:
+		s.Fail++
+	case StatusManual:
+		s.Manual++
+	case StatusSkipped:
+		s.Skipped++
+	case StatusError:
+		s.Error++
+	}
 }

@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -29,6 +30,7 @@ type Env struct {
 	Stderr     io.Writer
 	StdoutTTY  bool
 	StdinTTY   bool
+	StderrTTY  bool
 	Getenv     func(string) string
 	LookupEnv  func(string) (string, bool)
 	Now        func() time.Time
@@ -36,10 +38,20 @@ type Env struct {
 	WorkingDir string
 }
 
-// System is the Env of the running process; its context is cancelled on
-// SIGINT and SIGTERM.
+// System is the Env of the running process. Its context is cancelled on
+// the first SIGINT or SIGTERM, with the signal as its cause, so a command
+// stops and writes what it has; a second signal exits at once.
 func System() *Env {
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := <-sigs
+		cancel(&signalError{name: signalName(first)})
+		<-sigs
+		fmt.Fprintln(os.Stderr, "kmsrotor: interrupted twice: exiting now; a report being written is incomplete")
+		os.Exit(130)
+	}()
 	wd, _ := os.Getwd()
 	return &Env{
 		Stdin:      os.Stdin,
@@ -47,12 +59,25 @@ func System() *Env {
 		Stderr:     os.Stderr,
 		StdoutTTY:  isTerminal(os.Stdout),
 		StdinTTY:   isTerminal(os.Stdin),
+		StderrTTY:  isTerminal(os.Stderr),
 		Getenv:     os.Getenv,
 		LookupEnv:  os.LookupEnv,
 		Now:        time.Now,
 		Context:    ctx,
 		WorkingDir: wd,
 	}
+}
+
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ name string }
+
+func (e *signalError) Error() string { return "interrupted by " + e.name }
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
 }
 
 func isTerminal(f *os.File) bool {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/kmsrotor/kmsrotor/internal/awskms"
@@ -39,10 +39,22 @@ type scanOptions struct {
 	Concurrency     int
 	QuotaScale      float64
 	Pace            string
+	OUs             []string
+	AccountsFlag    string
+	Profiles        []string
+	ExcludeAccounts []string
+	RoleSessionName string
+	ShardFlag       string
+	ShardCount      int
+	RunID           string
+	Quiet           bool
 
 	// Set by validate.
-	format report.Format
-	policy check.Policy
+	format   report.Format
+	policy   check.Policy
+	accounts []string
+	shard    awskms.Shard
+	runID    string
 
 	env *Env
 	// client tunes retries and timeouts; tests shorten them.
@@ -50,6 +62,9 @@ type scanOptions struct {
 	// demoEmulator configures the in-process emulator of --demo.
 	demoEmulator func() kmsemu.Options
 }
+
+// scanFormats are the formats of a scan's report.
+var scanFormats = []report.Format{report.FormatTable, report.FormatJSON}
 
 // regionPattern is what a Region name looks like (us-east-1, us-gov-west-1,
 // eu-central-2); the Region's existence is AWS's to say.
@@ -116,12 +131,21 @@ Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 	f.IntVar(&o.Concurrency, "concurrency", awskms.DefaultConcurrency, "keys read at once per account and Region")
 	f.Float64Var(&o.QuotaScale, "quota-scale", 1, "multiply AWS's default KMS request quotas that pace the scan (raise it for accounts with raised quotas)")
 	f.StringVar(&o.Pace, "pace", "adaptive", "pacing at the request quotas: adaptive (from the first throttle of an account, Region and operation), always, or off")
+	f.StringSliceVar(&o.OUs, "ou", nil, "scan the active accounts under these organizational units, recursively (ou-…, comma-separated or repeated; run from the management account)")
+	f.StringVar(&o.AccountsFlag, "accounts", "", "scan these accounts: comma-separated account IDs (entered through --role-name) or role ARNs, or @FILE with one per line")
+	f.StringSliceVar(&o.Profiles, "profiles", nil, "scan from each of these shared-config profiles (comma-separated), each with its own credentials")
+	f.StringSliceVar(&o.ExcludeAccounts, "exclude-accounts", nil, "never scan these account IDs (comma-separated)")
+	f.StringVar(&o.RoleSessionName, "role-session-name", awskms.DefaultSessionName, "session name of the assumed roles (shows in CloudTrail)")
+	f.StringVar(&o.ShardFlag, "shard", "", "scan shard I of N (I/N): accounts are split by a stable hash of their ID; default from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX with --shard-count")
+	f.IntVar(&o.ShardCount, "shard-count", 0, "number of shards, with the shard index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)")
+	f.StringVar(&o.RunID, "run-id", "", "identifier shared by the shards of one run, checked by kmsrotor merge (default: derived from the selection, the policy and the UTC date)")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line on stderr")
 	return cmd
 }
 
 // validate checks the flags and their combinations before any API call.
 func (o *scanOptions) validate(cmd *cobra.Command) error {
-	format, err := report.ParseFormat(o.Output, report.FormatTable, report.FormatJSON)
+	format, err := report.ParseFormat(o.Output, scanFormats...)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -152,8 +176,8 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 	if o.Org && len(o.RoleARNs) > 0 {
 		return usagef("--org and --role-arn cannot be used together")
 	}
-	if cmd.Flags().Changed("role-name") && !o.Org && !o.Demo {
-		return usagef("--role-name applies only with --org")
+	if err := o.validateSelection(cmd); err != nil {
+		return err
 	}
 	if !roleNamePattern.MatchString(o.RoleName) {
 		return usagef("%q is not a role name", o.RoleName)
@@ -164,8 +188,8 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 		}
 	}
 	if o.ExternalID != "" {
-		if !o.Org && len(o.RoleARNs) == 0 {
-			return usagef("--external-id applies only with --org or --role-arn")
+		if !o.Org && len(o.RoleARNs) == 0 && len(o.OUs) == 0 && len(o.accounts) == 0 {
+			return usagef("--external-id applies only with --org, --ou, --accounts or --role-arn")
 		}
 		if n := len(o.ExternalID); n < 2 || n > 1224 {
 			return usagef("--external-id must be 2 to 1224 characters long")
@@ -228,20 +252,26 @@ func checkOutputFile(file, workingDir string) error {
 	return nil
 }
 
-// runScan inventories the accounts and Regions, classifies every key and
-// writes the report; its error carries the exit code.
+// runScan streams every key of the selected accounts and Regions through
+// the check into the report as it is read; its error carries the exit code.
 func runScan(ctx context.Context, o *scanOptions) error {
 	inv := awskms.Options{
 		Regions:         o.Regions,
 		AllRegions:      o.RegionsMode == "all",
 		Org:             o.Org,
+		OUs:             o.OUs,
+		Accounts:        o.accounts,
 		RoleName:        o.RoleName,
 		RoleARNs:        o.RoleARNs,
+		RoleSessionName: o.RoleSessionName,
+		ExcludeAccounts: o.ExcludeAccounts,
 		ExternalID:      o.ExternalID,
+		Shard:           o.shard,
 		IncludeDisabled: o.IncludeDisabled,
 		Concurrency:     o.Concurrency,
 		QuotaScale:      o.QuotaScale,
 		PaceAlways:      o.Pace == "always",
+		Progress:        &awskms.Progress{},
 	}
 	if o.Demo {
 		emu, err := kmsemu.Start(o.demoEmulator(), "127.0.0.1:0")
@@ -252,9 +282,17 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		// Explicit configuration: nothing of the user's AWS_* variables or
 		// files reaches the demo.
 		inv.Config = awskms.StaticConfig(emu.URL, kmsemu.DefaultRegion, kmsemu.DefaultAccessKeyID, kmsemu.DefaultSecretAccessKey, o.client)
-		inv.Org = true
+		if len(inv.OUs) == 0 && len(inv.Accounts) == 0 {
+			inv.Org = true
+		}
 		inv.AllRegions = len(o.Regions) == 0
 	} else {
+		if len(o.Profiles) > 0 {
+			inv.Profiles = o.Profiles
+			inv.LoadProfile = func(ctx context.Context, p string) (aws.Config, error) {
+				return awskms.LoadConfig(ctx, p, o.client)
+			}
+		}
 		cfg, err := awskms.LoadConfig(ctx, o.Profile, o.client)
 		if err != nil {
 			return usageErr(err)
@@ -270,46 +308,87 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		inv.Config = cfg
 	}
 
-	// 4,000 SDK calls make short-lived garbage; the scan is a batch job
-	// (about 25 MB more for 2,000 keys, 10% less time).
-	defer batchGC(o.env)()
 	started := o.env.Now()
-	res, err := awskms.Inventory(ctx, inv)
+	sess, err := awskms.NewSession(ctx, inv)
 	if err != nil {
 		return scanFatal(err, o)
 	}
-	finished := o.env.Now()
-	// Rotation dates are AWS's: judge them by AWS's clock (its Date header)
-	// rather than a local one that may be skewed, or an emulator's that a
-	// test has moved.
+	out, err := openReport(o)
+	if err != nil {
+		return err
+	}
+	defer out.abort()
+
+	run := newRun("aws", o.policy, started)
+	run.header.Scan.RunID = o.runID
+	if o.shard.Count > 0 {
+		run.header.Scan.Shard = &report.Shard{Index: o.shard.Index, Count: o.shard.Count}
+	}
+	// The report begins once the selection is known to be valid (an OU that
+	// does not exist is a usage error, with nothing written).
+	began := false
+	var fatal error
+	policy := o.policy
+	clients := sess.Clients()
+	stop := startProgress(o, inv.Progress, started)
+	res, err := sess.Scan(ctx, awskms.Events{
+		Key: func(k kmskey.Key) {
+			if fatal != nil {
+				return
+			}
+			if !began {
+				if fatal = out.sink.Begin(run.header); fatal != nil {
+					return
+				}
+				began = true
+			}
+			// Rotation dates are AWS's: judge them by AWS's clock (its Date
+			// header) rather than a local one that may be skewed, or an
+			// emulator's that a test has moved.
+			if t := clients.ServerTime(); !t.IsZero() {
+				policy.Now = t
+			}
+			f := check.Evaluate(k, policy)
+			run.add(&f)
+			fatal = out.sink.Finding(&f)
+		},
+		Error:   run.addError,
+		Skipped: run.addSkipped,
+	})
+	stop()
+	if err != nil {
+		return scanFatal(err, o)
+	}
+	if fatal != nil {
+		return fmt.Errorf("write report: %w", fatal)
+	}
+	if !began {
+		if err := out.sink.Begin(run.header); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
 	if !res.ServerTime.IsZero() {
-		o.policy.Now = res.ServerTime
+		policy.Now = res.ServerTime
 	}
-
-	doc := newDocument("aws", o.policy, started, finished)
-	doc.Scan.Accounts = res.Accounts
-	doc.Scan.Regions = res.Regions
-	doc.Scan.Calls = res.Calls
-	for _, a := range res.Skipped {
-		doc.Scan.SkippedAccounts = append(doc.Scan.SkippedAccounts, report.SkippedAccount{AccountID: a.AccountID, State: a.State})
+	trailer := run.trailer(policy, o.env.Now(), res)
+	if res.Interrupted {
+		trailer.Scan.Interrupted = interruptReason(ctx)
+		trailer.Scan.Complete = false
 	}
-	for _, k := range res.Keys {
-		doc.Findings = append(doc.Findings, check.Evaluate(k, o.policy))
+	if err := out.sink.End(trailer); err != nil {
+		return fmt.Errorf("write report: %w", err)
 	}
-	for _, e := range res.Errors {
-		doc.Errors = append(doc.Errors, report.ScanError{
-			AccountID: e.AccountID, Region: e.Region, Operation: e.Operation, Code: e.Code, Message: e.Message,
-		})
-	}
-	doc.Finalize()
-
-	if err := writeReport(o, doc); err != nil {
+	if err := out.commit(); err != nil {
 		return err
 	}
 	if o.Demo {
 		fmt.Fprintln(o.env.Stderr, "kmsrotor: this was the built-in demo organization, scanned on a local emulator: no AWS account was used.")
 	}
-	return resultCode(doc.Summary.Fail, !doc.Scan.Complete)
+	if res.Interrupted {
+		fmt.Fprintf(o.env.Stderr, "kmsrotor: %s: the report holds what was decided before, marked incomplete\n", trailer.Scan.Interrupted)
+		return &resultError{ExitIncomplete}
+	}
+	return resultCode(trailer.Summary.Fail, !trailer.Scan.Complete)
 }
 
 // scanFatal turns an error that stopped the scan into the message users see.
@@ -332,46 +411,3 @@ func scanFatal(err error, o *scanOptions) error {
 	return err
 }
 
-// writeReport writes to --output-file atomically (a temporary file renamed
-// into place, so a reader never sees half a report), else to stdout.
-func writeReport(o *scanOptions, doc *report.Document) error {
-	if o.OutputFile == "" {
-		return report.Write(o.env.Stdout, o.format, doc, report.Options{Terminal: o.env.StdoutTTY, ShowSkipped: o.ShowSkipped})
-	}
-	path := o.OutputFile
-	if !filepath.IsAbs(path) && o.env.WorkingDir != "" {
-		path = filepath.Join(o.env.WorkingDir, path)
-	}
-	return writeFileAtomic(path, func(w io.Writer) error {
-		return report.Write(w, o.format, doc, report.Options{ShowSkipped: o.ShowSkipped})
-	})
-}
-
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	return nil
-}

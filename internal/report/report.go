@@ -3,6 +3,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -98,6 +99,8 @@ type Options struct {
 	Terminal bool
 	// ShowSkipped lists SKIPPED (and PASS) rows in the table.
 	ShowSkipped bool
+	// NoColor keeps colour out of terminal output (NO_COLOR).
+	NoColor bool
 }
 
 // Writer writes a Document in one format.
@@ -155,7 +158,18 @@ func (d *Document) Finalize() {
 		d.Errors = []ScanError{}
 	}
 	check.Sort(d.Findings)
+	SortErrors(d.Errors)
 	d.Summary = check.Summarize(d.Findings)
 	d.Summary.ScanErrors = len(d.Errors)
 	d.Scan.Complete = len(d.Errors) == 0 && d.Summary.Error == 0
+}
+
+// SortErrors orders error entries deterministically: by account, Region,
+// file, line, operation and code.
+func SortErrors(errs []ScanError) {
+	slices.SortStableFunc(errs, func(a, b ScanError) int {
+		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region),
+			cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Message, b.Message))
+	})
 }
