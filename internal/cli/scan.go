@@ -410,4 +410,3 @@ func scanFatal(err error, o *scanOptions) error {
 	}
 	return err
 }
-
