@@ -48,6 +48,7 @@ type scanOptions struct {
 	ShardCount      int
 	RunID           string
 	Quiet           bool
+	CPUProfile      string
 
 	// Set by validate.
 	format   report.Format
@@ -140,6 +141,8 @@ Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 	f.IntVar(&o.ShardCount, "shard-count", 0, "number of shards, with the shard index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)")
 	f.StringVar(&o.RunID, "run-id", "", "identifier shared by the shards of one run, checked by kmsrotor merge (default: derived from the selection, the policy and the UTC date)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line on stderr")
+	f.StringVar(&o.CPUProfile, "cpu-profile", "", "write a Go CPU profile of the scan to this file (for benchmarks)")
+	_ = f.MarkHidden("cpu-profile")
 	return cmd
 }
 
@@ -308,6 +311,13 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		inv.Config = cfg
 	}
 
+	if o.CPUProfile != "" {
+		stop, err := startCPUProfile(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	started := o.env.Now()
 	sess, err := awskms.NewSession(ctx, inv)
 	if err != nil {
