@@ -126,15 +126,32 @@ CloudFormation files.` + exitCodeHelp,
 
 // batchGC trades heap for time in a command that is a short batch job
 // (kmsrotor iac, kmsrotor scan): the garbage collector runs at GOGC=400
-// unless the user chose GOGC. It returns the function that restores the
-// previous setting, since tests run many commands in one process.
+// unless the user chose GOGC, under a soft memory limit of batchMemoryLimit
+// unless the user chose GOMEMLIMIT, so that a scan of any size stays in the
+// memory it needs for its concurrency (the limit only makes the collector
+// run sooner as the heap nears it). It returns the function that restores
+// the previous settings, since tests run many commands in one process.
 func batchGC(env *Env) (restore func()) {
-	if env.Getenv("GOGC") != "" {
-		return func() {}
+	oldPercent, oldLimit := -2, int64(-1)
+	if env.Getenv("GOGC") == "" {
+		oldPercent = debug.SetGCPercent(400)
 	}
-	old := debug.SetGCPercent(400)
-	return func() { debug.SetGCPercent(old) }
+	if env.Getenv("GOMEMLIMIT") == "" {
+		oldLimit = debug.SetMemoryLimit(batchMemoryLimit)
+	}
+	return func() {
+		if oldPercent != -2 {
+			debug.SetGCPercent(oldPercent)
+		}
+		if oldLimit >= 0 {
+			debug.SetMemoryLimit(oldLimit)
+		}
+	}
 }
+
+// batchMemoryLimit is the soft heap limit of a batch command: a scan's live
+// heap is a few tens of megabytes whatever the estate's size.
+const batchMemoryLimit = 150 << 20
 
 // newDocument starts the report of a run: the tool, the kind of scan, its
 // times and the policy it was judged by.

@@ -318,6 +318,9 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		}
 		defer stop()
 	}
+	// A scan makes a few SDK calls per key, each with short-lived garbage;
+	// it is a batch job.
+	defer batchGC(o.env)()
 	started := o.env.Now()
 	sess, err := awskms.NewSession(ctx, inv)
 	if err != nil {
