@@ -34,7 +34,9 @@ type CredentialsError struct {
 	// (Code says how); false when none could be loaded at all.
 	Rejected bool
 	Code     string
-	Err      error
+	// Profile is the profile of the credentials, with several profiles.
+	Profile string
+	Err     error
 }
 
 func (e *CredentialsError) Error() string {

@@ -69,6 +69,15 @@ func (s Shard) Selects(account string) bool {
 	return int(h.Sum32()%uint32(s.Count)) == s.Index-1
 }
 
+// ProfileError is a --profiles profile whose configuration cannot be loaded.
+type ProfileError struct {
+	Profile string
+	Err     error
+}
+
+func (e *ProfileError) Error() string { return fmt.Sprintf("profile %s: %v", e.Profile, e.Err) }
+func (e *ProfileError) Unwrap() error { return e.Err }
+
 // SelectionError is a selection that cannot be made: an OU the organization
 // does not have, an account list that names nothing. It is the user's input
 // to correct, found before any key is read.
@@ -100,18 +109,16 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 		for _, p := range opts.Profiles {
 			cfg, err := opts.LoadProfile(ctx, p)
 			if err != nil {
-				return nil, &CredentialsError{Err: fmt.Errorf("profile %s: %w", p, err)}
+				return nil, &ProfileError{Profile: p, Err: err}
 			}
 			cfgs = append(cfgs, base{profile: p, cfg: cfg})
 		}
 	}
 	for _, b := range cfgs {
 		if err := s.identify(ctx, &b); err != nil {
-			if b.profile != "" {
-				var ce *CredentialsError
-				if errors.As(err, &ce) {
-					ce.Err = fmt.Errorf("profile %s: %w", b.profile, ce.Err)
-				}
+			var ce *CredentialsError
+			if errors.As(err, &ce) {
+				ce.Profile = b.profile
 			}
 			return nil, err
 		}

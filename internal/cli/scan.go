@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,13 +100,27 @@ and credentials files (--profile), SSO, web identity, instance or container
 role, credential_process. AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
 are honoured. The scanning principal needs kms:ListKeys, kms:ListAliases,
 kms:DescribeKey and kms:GetKeyRotationStatus (plus organizations:ListAccounts
-and sts:AssumeRole with --org, ec2:DescribeRegions with --regions all).
+with --org, organizations:ListAccountsForParent and organizations:ListChildren
+with --ou, sts:AssumeRole to enter member accounts, ec2:DescribeRegions with
+--regions all); 'kmsrotor iam-policy scan' prints the policy.
+
+Accounts: the credentials' own (default; one per profile with --profiles),
+the organization's (--org), those under OUs (--ou), or a list (--accounts
+IDs or role ARNs, or @FILE), less --exclude-accounts. --shard I/N scans one
+of N parts of them, split by a stable hash of the account ID; kmsrotor merge
+joins the parts' reports. Keys stream through the check into the report as
+they are read; Ctrl-C stops the scan and writes what was decided, marked
+incomplete (exit 4); a second Ctrl-C exits at once.
 
 Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 		Example: `  kmsrotor scan --demo
   kmsrotor scan --profile audit --region eu-west-1 --region us-east-1
   kmsrotor scan --regions all --output json --output-file kms.json
-  kmsrotor scan --org --regions all --role-name OrganizationAccountAccessRole`,
+  kmsrotor scan --org --regions all --role-name OrganizationAccountAccessRole
+  kmsrotor scan --ou ou-ab12-cd34ef56 --regions all --exclude-accounts 111111111111
+  kmsrotor scan --accounts @accounts.txt --role-name Audit --external-id "$EXTERNAL_ID"
+  kmsrotor scan --profiles prod,govcloud --regions all
+  kmsrotor scan --org --regions all --shard 2/4 --output jsonl --output-file shard-2.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(cmd); err != nil {
@@ -412,10 +427,18 @@ func scanFatal(err error, o *scanOptions) error {
 			return fmt.Errorf("AWS rejected the credentials (%s): check --profile or your AWS_* variables, or run 'kmsrotor scan --demo' to try kmsrotor without AWS", ce.Code)
 		}
 		where := "no AWS credentials found"
-		if o.Profile != "" {
-			where = fmt.Sprintf("no usable AWS credentials in profile %q", o.Profile)
+		if p := cmp.Or(ce.Profile, o.Profile); p != "" {
+			where = fmt.Sprintf("no usable AWS credentials in profile %q", p)
 		}
 		return fmt.Errorf("%s: pass --profile NAME or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run 'kmsrotor scan --demo' to try kmsrotor without AWS", where)
+	}
+	var pe *awskms.ProfileError
+	if errors.As(err, &pe) {
+		return usagef("--profiles: cannot load profile %q: %v", pe.Profile, pe.Err)
+	}
+	var se *awskms.SelectionError
+	if errors.As(err, &se) {
+		return usageErr(se)
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {

@@ -258,3 +258,33 @@ func TestScanInterrupted(t *testing.T) {
 		t.Errorf("stderr %q, want it to say the run was interrupted", errb.String())
 	}
 }
+
+func TestScanProfiles(t *testing.T) {
+	estate := generated(t, "accounts=3,regions=1,keys=2")
+	ids := accountIDs(estate)
+	// The third account has access keys of its own; the first is the
+	// default credentials'.
+	estate.Accounts[2].Credentials = append(estate.Accounts[2].Credentials, kmsemu.Credential{AccessKeyID: "AKIATHIRD", SecretAccessKey: "third-secret"})
+	emu := startEmulator(t, estate)
+	dir := t.TempDir()
+	config := "[profile first]\nregion = us-east-1\nendpoint_url = " + emu.URL + "\n\n[profile third]\nregion = us-east-1\nendpoint_url = " + emu.URL + "\n"
+	creds := "[first]\naws_access_key_id = " + kmsemu.DefaultAccessKeyID + "\naws_secret_access_key = " + kmsemu.DefaultSecretAccessKey +
+		"\n\n[third]\naws_access_key_id = AKIATHIRD\naws_secret_access_key = third-secret\n"
+	for name, body := range map[string]string{"config": config, "credentials": creds} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	doc, got := scanDoc(t, "--profiles", "first,third")
+	if want := []string{ids[0], ids[2]}; !slices.Equal(doc.Scan.Accounts, want) {
+		t.Errorf("--profiles first,third: scanned %v (exit %d, stderr %q), want %v", doc.Scan.Accounts, got.code, got.stderr, want)
+	}
+	got = runMain(t, "scan", "--profiles", "first,nosuch")
+	if got.code != ExitFatal && got.code != ExitUsage || !strings.Contains(got.stderr, "nosuch") {
+		t.Errorf("--profiles first,nosuch: exit %d, stderr %q; want an error naming the profile", got.code, got.stderr)
+	}
+}
