@@ -178,6 +178,8 @@ type ReasonRule struct {
 	Help         string
 	HelpMarkdown string
 	Tags         []string
+	// Action names the change that fixes the reason, as a fix's title.
+	Action string
 }
 
 var (
@@ -260,6 +262,14 @@ func (r *Rule) Reason(code string, maxDays int) ReasonRule {
 		e.Name, e.Title = "KMSKeyRotation", "KMS key rotation check: "+code
 		e.Description = "The " + r.ID + " check reported " + code + " for this key; see the result message."
 		e.Help, e.Tags = e.Description, rotationTags
+	}
+	switch code {
+	case ReasonRotationDisabled:
+		e.Action = "Enable automatic key rotation"
+	case ReasonPeriodExceedsPolicy:
+		e.Action = "Shorten the rotation period"
+	default:
+		e.Action = "Apply the change kmsrotor iac --fix makes"
 	}
 	if e.HelpMarkdown == "" {
 		e.HelpMarkdown = e.Help
