@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 // Rule is one entry of the rule catalog: what the rule checks, why it
@@ -75,6 +77,28 @@ func FindingID(partition, account, region, keyID, ruleID string) string {
 // is left out, so the ID survives edits above the resource.
 func IaCFindingID(file, resource, ruleID string) string {
 	return hashID("iac", filepath.ToSlash(filepath.Clean(file)), resource, ruleID)
+}
+
+// StableID is f's finding ID from its own fields: IaCFindingID for a key
+// in a file, else FindingID with the partition of the key's ARN (or of its
+// Region when the ARN is unknown) and the key ID (the ARN when the ID is
+// unknown). Evaluate sets Finding.ID to it; a reader of a report written
+// before finding_id existed computes it the same way.
+func (f *Finding) StableID() string {
+	if f.File != "" {
+		return IaCFindingID(f.File, f.Resource, f.CheckID)
+	}
+	partition := kmskey.PartitionOf(f.Region)
+	if rest, ok := strings.CutPrefix(f.KeyARN, "arn:"); ok {
+		if p, _, ok := strings.Cut(rest, ":"); ok && p != "" {
+			partition = p
+		}
+	}
+	id := f.KeyID
+	if id == "" {
+		id = f.KeyARN
+	}
+	return FindingID(partition, f.AccountID, f.Region, id, f.CheckID)
 }
 
 func hashID(parts ...string) string {

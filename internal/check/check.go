@@ -52,28 +52,8 @@ func Evaluate(k kmskey.Key, p Policy) Finding {
 	f.Severity = severity(status)
 	f.Remediation = remediation(k, f, p)
 	f.Compliance = RotationRule.Compliance
-	f.ID = findingID(k, RotationRule.ID)
+	f.ID = f.StableID()
 	return f
-}
-
-// findingID is the finding's stable ID: by file and resource for a key in a
-// file, else by partition (from the ARN, or the Region's), account, Region
-// and key ID (the ARN when the ID is unknown).
-func findingID(k kmskey.Key, ruleID string) string {
-	if k.File != "" {
-		return IaCFindingID(k.File, k.Resource, ruleID)
-	}
-	partition := kmskey.PartitionOf(k.Region)
-	if rest, ok := strings.CutPrefix(k.ARN, "arn:"); ok {
-		if p, _, ok := strings.Cut(rest, ":"); ok && p != "" {
-			partition = p
-		}
-	}
-	id := k.KeyID
-	if id == "" {
-		id = k.ARN
-	}
-	return FindingID(partition, k.AccountID, k.Region, id, ruleID)
 }
 
 func classify(k kmskey.Key, p Policy) (Status, string, string) {
