@@ -50,6 +50,16 @@ func (e *MixedRunsError) Error() string {
 	return "cannot merge reports of different runs: " + strings.Join(parts, " and ") + "; merge only the shards of one run"
 }
 
+// InputError is an input of Merge that cannot be opened or is not a
+// kmsrotor report; Merge returns it before the sink is begun.
+type InputError struct {
+	Name string
+	Err  error
+}
+
+func (e *InputError) Error() string { return e.Name + ": " + e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
 // Merge joins the reports of a run's shards (json or jsonl, mixed) into one
 // report written to sink: findings deduplicated by finding_id, the summary
 // recomputed by the sink, errors concatenated without repeats, and the scan
@@ -58,7 +68,8 @@ func (e *MixedRunsError) Error() string {
 // has Shard.Count shards and no input holds one of them) or incomplete is
 // named in an error entry and makes the merged report incomplete. Inputs
 // from different runs (another RunID) are refused with a *MixedRunsError
-// before the sink is begun. Memory holds the set of finding IDs seen (about
+// before the sink is begun, as is an input that is not a report
+// (*InputError). Memory holds the set of finding IDs seen (about
 // 80 bytes a finding), not the findings.
 func Merge(inputs []NamedReader, sink Sink) (MergeResult, error) {
 	if len(inputs) == 0 {
@@ -79,7 +90,7 @@ func Merge(inputs []NamedReader, sink Sink) (MergeResult, error) {
 		if errors.Is(err, ErrTruncated) {
 			m.truncated = true
 		} else if err != nil {
-			return MergeResult{}, err
+			return MergeResult{}, &InputError{Name: in.Name, Err: errors.Unwrap(err)}
 		}
 		metas[i] = m
 		if !m.truncated {
