@@ -66,7 +66,9 @@ func (e *InputError) Unwrap() error { return e.Err }
 // facts combined (accounts, Regions and paths united, the earliest start,
 // the latest finish, API calls summed). A shard that is missing (the run
 // has Shard.Count shards and no input holds one of them) or incomplete is
-// named in an error entry and makes the merged report incomplete. Inputs
+// named in an error entry and makes the merged report incomplete (a shard
+// incomplete only through its own ERROR findings or error entries needs no
+// entry: the merged report carries those). Inputs
 // from different runs (another RunID) are refused with a *MixedRunsError
 // before the sink is begun, as is an input that is not a report
 // (*InputError). Memory holds the set of finding IDs seen (about
@@ -170,8 +172,14 @@ func Merge(inputs []NamedReader, sink Sink) (MergeResult, error) {
 		for _, e := range m.t.Errors {
 			addErr(e)
 		}
+		// A shard whose own ERROR findings or error entries explain why it
+		// is incomplete needs no entry of its own: the merged report carries
+		// them. One interrupted, or incomplete for no reason it states, is
+		// named.
 		if !s.Complete {
 			allComplete = false
+		}
+		if !s.Complete && (s.Interrupted != "" || (m.t.Summary.Error == 0 && len(m.t.Errors) == 0)) {
 			label := m.name
 			if s.Shard != nil {
 				label = fmt.Sprintf("shard %d/%d (%s)", s.Shard.Index, s.Shard.Count, m.name)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,7 +158,7 @@ func manyDoc(n int, seed uint64) *Document {
 		doc.Findings = append(doc.Findings, f)
 		accounts.add(acct)
 	}
-	doc.Scan.Accounts, doc.Scan.Regions = accounts.sorted(), regions
+	doc.Scan.Accounts, doc.Scan.Regions = accounts.sorted(), slices.Sorted(slices.Values(regions))
 	doc.Finalize()
 	return doc
 }
