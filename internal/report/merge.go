@@ -159,11 +159,14 @@ func Merge(inputs []NamedReader, sink Sink) (MergeResult, error) {
 		if !s.EvaluatedAt.IsZero() && (scan.EvaluatedAt.IsZero() || s.EvaluatedAt.Before(scan.EvaluatedAt)) {
 			scan.EvaluatedAt = s.EvaluatedAt
 		}
-		for op, n := range s.Calls {
-			if scan.Calls == nil {
-				scan.Calls = map[string]int{}
+		// A shard given twice (a retried machine) counts its calls once.
+		if s.Shard == nil || !shards[s.Shard.Index] {
+			for op, n := range s.Calls {
+				if scan.Calls == nil {
+					scan.Calls = map[string]int{}
+				}
+				scan.Calls[op] += n
 			}
-			scan.Calls[op] += n
 		}
 		if s.Shard != nil {
 			shardCount = max(shardCount, s.Shard.Count)

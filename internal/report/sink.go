@@ -12,6 +12,9 @@ import (
 // Finding's argument is only valid during the call: a sink that keeps a
 // finding copies it. Findings share their Compliance map (the rule
 // catalog's); a sink never modifies it.
+//
+// A caller calls End even after a failed Begin or Finding (with what it
+// has), so that a sink can remove its temporary files.
 type Sink interface {
 	Begin(h Header) error
 	Finding(f *check.Finding) error

@@ -35,6 +35,8 @@ type spillSorter struct {
 	runs []spillRun // byte ranges of the runs in file
 	size int64
 	n    int
+	// unlinked: the file's name is already removed.
+	unlinked bool
 }
 
 type spillRun struct{ off, end int64 }
@@ -78,6 +80,9 @@ func (s *spillSorter) spill() error {
 			return fmt.Errorf("sort findings: create temporary file (set TMPDIR to a writable directory): %w", err)
 		}
 		s.file, s.w = f, bufio.NewWriterSize(f, 64<<10)
+		// Unlinked at once where the system allows it (not Windows), so
+		// that not even a crash leaves the file behind.
+		s.unlinked = os.Remove(f.Name()) == nil
 	}
 	slices.SortStableFunc(s.buf, func(a, b check.Finding) int { return s.cmp(&a, &b) })
 	start := s.size
@@ -167,6 +172,9 @@ func (s *spillSorter) Close() error {
 	name := s.file.Name()
 	err := s.file.Close()
 	s.file = nil
+	if s.unlinked {
+		return err
+	}
 	if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
 		err = rerr
 	}
