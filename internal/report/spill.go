@@ -84,12 +84,12 @@ func (s *spillSorter) spill() error {
 		// that not even a crash leaves the file behind.
 		s.unlinked = os.Remove(f.Name()) == nil
 	}
-	slices.SortStableFunc(s.buf, func(a, b check.Finding) int { return s.cmp(&a, &b) })
+	order := s.order()
 	start := s.size
 	cw := &countWriter{w: s.w}
 	enc := json.NewEncoder(cw)
 	enc.SetEscapeHTML(false)
-	for i := range s.buf {
+	for _, i := range order {
 		f := &s.buf[i]
 		rec := spilled{F: f}
 		if sharedCompliance(f) {
@@ -114,13 +114,23 @@ func (s *spillSorter) spill() error {
 	return nil
 }
 
+// order is the buffer's sorted order, as indexes: sorting findings
+// themselves would move hundreds of bytes per swap.
+func (s *spillSorter) order() []int {
+	order := make([]int, len(s.buf))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return s.cmp(&s.buf[a], &s.buf[b]) })
+	return order
+}
+
 // Each calls fn with every finding in order. It may be called more than
 // once; fn's argument is valid only during the call.
 func (s *spillSorter) Each(fn func(*check.Finding) error) error {
 	if s.file == nil {
-		// Everything fits in memory: sort it in place.
-		slices.SortStableFunc(s.buf, func(a, b check.Finding) int { return s.cmp(&a, &b) })
-		for i := range s.buf {
+		// Everything fits in memory.
+		for _, i := range s.order() {
 			if err := fn(&s.buf[i]); err != nil {
 				return err
 			}
