@@ -121,6 +121,7 @@ CloudFormation files.` + exitCodeHelp,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
 	root.AddCommand(newScanCmd(env), newIacCmd(env), newEmulatorCmd(env))
+	root.AddCommand(newMergeCmd(env))
 	return root
 }
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/report"
 )
 
@@ -113,34 +112,12 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 // noColor honours NO_COLOR (https://no-color.org): set and not empty.
 func noColor(env *Env) bool { return env.Getenv("NO_COLOR") != "" }
 
-// newSink is the report's sink for format.
-//
-// TODO(streaming sinks): until report's own sinks land, findings are
-// gathered into the Document and written at the end.
+// newSink is the report's sink for format; the format was validated at
+// flag time.
 func newSink(w io.Writer, f report.Format, opts report.Options) report.Sink {
-	return &documentSink{w: w, format: f, opts: opts}
-}
-
-type documentSink struct {
-	w      io.Writer
-	format report.Format
-	opts   report.Options
-	doc    report.Document
-}
-
-func (d *documentSink) Begin(h report.Header) error {
-	d.doc.Tool, d.doc.Scan = h.Tool, h.Scan
-	return nil
-}
-
-func (d *documentSink) Finding(f *check.Finding) error {
-	d.doc.Findings = append(d.doc.Findings, *f)
-	return nil
-}
-
-func (d *documentSink) End(t report.Trailer) error {
-	d.doc.Scan, d.doc.Errors = t.Scan, t.Errors
-	d.doc.Finalize()
-	d.doc.Scan.Complete = t.Scan.Complete
-	return report.Write(d.w, d.format, &d.doc, d.opts)
+	s, err := report.NewSink(f, w, opts)
+	if err != nil {
+		panic(fmt.Sprintf("validated format %q has no sink: %v", f, err))
+	}
+	return s
 }

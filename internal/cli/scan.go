@@ -66,7 +66,7 @@ type scanOptions struct {
 }
 
 // scanFormats are the formats of a scan's report.
-var scanFormats = []report.Format{report.FormatTable, report.FormatJSON}
+var scanFormats = []report.Format{report.FormatTable, report.FormatJSON, report.FormatJSONL}
 
 // regionPattern is what a Region name looks like (us-east-1, us-gov-west-1,
 // eu-central-2); the Region's existence is AWS's to say.
@@ -137,7 +137,7 @@ Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 	f.StringVar(&o.RoleName, "role-name", awskms.DefaultRoleName, "role to assume in each member account with --org")
 	f.StringArrayVar(&o.RoleARNs, "role-arn", nil, "scan the account of this role, assuming it (repeatable)")
 	f.StringVar(&o.ExternalID, "external-id", "", "external ID to pass when assuming roles")
-	f.StringVarP(&o.Output, "output", "o", string(report.FormatTable), "output format: table or json")
+	f.StringVarP(&o.Output, "output", "o", string(report.FormatTable), "output format: table, json or jsonl")
 	f.StringVar(&o.OutputFile, "output-file", "", "write the report to this file (atomically) instead of stdout")
 	f.IntVar(&o.MaxRotationDays, "max-rotation-days", 365, "longest acceptable rotation period in days (90–2560; 0: any)")
 	f.IntVar(&o.GraceDays, "rotation-grace-days", 7, "days past the next rotation date before a key is overdue")
