@@ -288,3 +288,45 @@ func TestScanProfiles(t *testing.T) {
 		t.Errorf("--profiles first,nosuch: exit %d, stderr %q; want an error naming the profile", got.code, got.stderr)
 	}
 }
+
+// TestScanJSONLAgreesWithJSON checks the two machine formats end to end:
+// the jsonl lines are the document's findings (in the order they were
+// decided), then one summary line that agrees with the document's.
+func TestScanJSONLAgreesWithJSON(t *testing.T) {
+	startEmulator(t, kmsemu.DemoEstateAt(scanNow))
+	doc, _ := scanDoc(t, "--org", "--regions", "all")
+	got := runMain(t, "scan", "--quiet", "--org", "--regions", "all", "--output", "jsonl")
+	lines := strings.Split(strings.TrimSuffix(got.stdout, "\n"), "\n")
+	if len(lines) != len(doc.Findings)+1 {
+		t.Fatalf("jsonl: %d lines, want %d findings and a summary line", len(lines), len(doc.Findings))
+	}
+	byID := map[string]string{}
+	for _, f := range doc.Findings {
+		b, _ := json.Marshal(f)
+		byID[f.ID] = string(b)
+	}
+	for _, line := range lines[:len(lines)-1] {
+		var f check.Finding
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("jsonl line %q: %v", line, err)
+		}
+		b, _ := json.Marshal(f)
+		if byID[f.ID] != string(b) {
+			t.Errorf("jsonl finding %s:\n got %s\nwant %s", f.ID, b, byID[f.ID])
+		}
+		delete(byID, f.ID)
+	}
+	if len(byID) > 0 {
+		t.Errorf("jsonl lacks %d findings of the document", len(byID))
+	}
+	var last struct {
+		Summary  *check.Summary `json:"summary"`
+		Complete *bool          `json:"complete"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Summary == nil || last.Complete == nil {
+		t.Fatalf("jsonl last line %q: want the summary line (%v)", lines[len(lines)-1], err)
+	}
+	if *last.Summary != doc.Summary || *last.Complete != doc.Scan.Complete {
+		t.Errorf("jsonl summary %+v complete %v, want the document's %+v %v", *last.Summary, *last.Complete, doc.Summary, doc.Scan.Complete)
+	}
+}
