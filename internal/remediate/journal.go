@@ -110,17 +110,16 @@ func OpenJournal(path, estate string, accounts []string, now func() time.Time) (
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create journal directory: %w", err)
 	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		// A kill mid-write left half a line (readJournal ignored it): cut it
+		// off so the next record starts on its own line.
+		if err := os.Truncate(path, int64(bytes.LastIndexByte(data, '\n')+1)); err != nil {
+			return nil, nil, fmt.Errorf("repair journal %s: %w", path, err)
+		}
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open journal %s: %w", path, err)
-	}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		// A kill mid-write left half a line: end it so the next record
-		// starts on its own line (readJournal ignores the fragment).
-		if _, err := f.Write([]byte("\n")); err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("write journal %s: %w", path, err)
-		}
 	}
 	j := &Journal{f: f, path: path, now: now}
 	if err := j.Write(Record{Type: RecordBegin, Estate: estate, Accounts: accounts}); err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/smithy-go"
 )
 
 // CloudFormationAPI is the AWS Query call kmsrotor makes of CloudFormation
@@ -156,8 +155,16 @@ func StackOwners(ctx context.Context, cfn CloudFormationAPI, keyIDs []string) (m
 // isNoStack recognises CloudFormation's answer for a resource or stack no
 // stack holds: ValidationError "Stack … does not exist".
 func isNoStack(err error) bool {
-	var ae smithy.APIError
+	var ae codedError
 	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist")
+}
+
+// codedError is an AWS error answer: smithy.APIError, and awskms.APIError
+// whose ErrorFault is not smithy's type.
+type codedError interface {
+	error
+	ErrorCode() string
+	ErrorMessage() string
 }
 
 // Tag is a KEY=VALUE flag.
@@ -271,7 +278,7 @@ func (p *Plan) Restrict(ctx context.Context, s Scope) error {
 					r.tags[arn] = tags
 				}
 			}
-			if s.CloudFormation != nil {
+			if s.CloudFormation != nil && !s.IncludeStackManaged {
 				r.owners, r.cfnErr = StackOwners(ctx, s.CloudFormation(t.AccountID, t.Region), ids)
 			}
 		}()
@@ -336,7 +343,7 @@ func matchTag(tags map[string]string, want []Tag) (Tag, bool) {
 
 // errorParts is an error's AWS code and message, or "error" and its text.
 func errorParts(err error) (string, string) {
-	var ae smithy.APIError
+	var ae codedError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode(), ae.ErrorMessage()
 	}

@@ -128,8 +128,12 @@ func NewPlan(findings []check.Finding, o PlanOptions) *Plan {
 		case change != nil:
 			if j, ok := byTarget[change.KeyARN]; ok {
 				c := &p.Changes[j]
-				c.Replicas = append(c.Replicas, change.Replicas...)
-				// A primary's own finding knows its period; a replica's copy too.
+				replicas := append(c.Replicas, change.Replicas...)
+				if len(change.Replicas) == 0 {
+					// The primary's own finding names it best (its alias).
+					*c = *change
+				}
+				c.Replicas = replicas
 				continue
 			}
 			byTarget[change.KeyARN] = len(p.Changes)
