@@ -241,6 +241,16 @@ func runFix(ctx context.Context, o *fixOptions) error {
 	var resume *remediate.Resume
 	if o.Apply {
 		path := o.Journal
+		if path == "" && o.Demo {
+			// Each demo starts from a fresh emulator: a journal kept across
+			// runs would resume against an estate that no longer exists.
+			dir, err := os.MkdirTemp("", "kmsrotor-demo-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			path = filepath.Join(dir, "journal.jsonl")
+		}
 		if path == "" {
 			if path, err = remediate.DefaultJournalPath(o.env.Getenv, estate); err != nil {
 				return usageErr(err)

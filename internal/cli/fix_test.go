@@ -366,3 +366,71 @@ func TestIAMPolicy(t *testing.T) {
 		t.Errorf("iam-policy admin: exit %d, want 2", r.code)
 	}
 }
+
+func TestFixTagsAndUncheckedOwnership(t *testing.T) {
+	w := newFixWorld(t, kmsemu.Options{})
+	report := w.report(t)
+	changed := func(args ...string) []string {
+		t.Helper()
+		r := runMain(t, append([]string{"fix", "--from", report, "--output", "json"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("fix %v: exit %d\n%s", args, r.code, r.stderr)
+		}
+		var ids []string
+		for _, c := range decodeFix(t, r.stdout).Plan.Changes {
+			ids = append(ids, strings.TrimPrefix(c.KeyID, fixKeyPrefix))
+		}
+		return ids
+	}
+	if got := changed("--tag", "managed-by=terraform"); !slices.Equal(got, []string{"06"}) {
+		t.Errorf("--tag managed-by=terraform changes %q, want only 06", got)
+	}
+	if got := changed("--exclude-tag", "managed-by=terraform"); slices.Contains(got, "06") || len(got) != 4 {
+		t.Errorf("--exclude-tag managed-by=terraform changes %q, want the 4 others", got)
+	}
+	w.cfn.Deny = map[string]bool{"123456789012": true}
+	r := runMain(t, "fix", "--from", report, "--output", "json")
+	rep := decodeFix(t, r.stdout)
+	if len(rep.Plan.Changes) != 0 || len(rep.Plan.Unchecked) != 2 {
+		t.Errorf("CloudFormation denied: %d changes, %d unchecked account-Regions; want 0 and 2", len(rep.Plan.Changes), len(rep.Plan.Unchecked))
+	}
+	if got := changed("--include-stack-managed"); len(got) != 7 {
+		t.Errorf("CloudFormation denied, --include-stack-managed: changes %q, want all 7", got)
+	}
+}
+
+func TestFixConfirmsOnTerminal(t *testing.T) {
+	w := newFixWorld(t, kmsemu.Options{})
+	report := w.report(t)
+	for _, tt := range []struct {
+		answer string
+		calls  int
+	}{{"n\n", 0}, {"yes\n", 5}} {
+		var out, errb bytes.Buffer
+		env := &Env{Stdin: strings.NewReader(tt.answer), StdinTTY: true, Stdout: &out, Stderr: &errb, Getenv: os.Getenv,
+			Now: func() time.Time { return scanNow }, Context: t.Context()}
+		code := Main([]string{"fix", "--from", report, "--apply", "--journal", filepath.Join(t.TempDir(), "j")}, env)
+		if code != 0 || !strings.Contains(errb.String(), "Apply 5 change(s)") {
+			t.Errorf("answer %q: exit %d, stderr %q", tt.answer, code, errb.String())
+		}
+		if n := w.calls("EnableKeyRotation", ""); n != tt.calls {
+			t.Errorf("answer %q: %d EnableKeyRotation calls, want %d", tt.answer, n, tt.calls)
+		}
+	}
+}
+
+func TestFixDemo(t *testing.T) {
+	isolateAWS(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	r := runMain(t, "fix", "--demo")
+	if r.code != 0 || !strings.Contains(r.stdout, "Plan:") || !strings.Contains(r.stdout, "ownership could not be checked") {
+		t.Errorf("fix --demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runMain(t, "fix", "--demo", "--include-stack-managed", "--apply", "--yes", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("fix --demo --apply: exit %d\n%s", r.code, r.stderr)
+	}
+	if rep := decodeFix(t, r.stdout); rep.Summary.Verified == 0 || rep.Summary.Failed != 0 {
+		t.Errorf("fix --demo --apply: %+v, want every change VERIFIED", rep.Summary)
+	}
+}
