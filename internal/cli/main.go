@@ -122,6 +122,9 @@ CloudFormation files.` + exitCodeHelp,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
 	root.AddCommand(newScanCmd(env), newIacCmd(env), newEmulatorCmd(env))
 	root.AddCommand(newMergeCmd(env))
+	root.AddCommand(newFixCmd(env))
+	root.AddCommand(newRotateNowCmd(env))
+	root.AddCommand(newIAMPolicyCmd(env))
 	return root
 }
 
