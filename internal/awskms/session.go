@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -27,6 +28,16 @@ type Session struct {
 	o       Options
 	clients *Clients
 	bases   []base
+
+	mu      sync.Mutex
+	entered map[string]*enterOnce // account ID → its entry, made once
+}
+
+// enterOnce is one account's entry: its role assumed once per run.
+type enterOnce struct {
+	once sync.Once
+	a    Account
+	err  error
 }
 
 // base is one set of starting credentials: the default configuration or a
@@ -364,12 +375,38 @@ func accountActive(a orgtypes.Account) bool {
 }
 
 // Enter returns the account with credentials that act in it: its role is
-// assumed (the credentials are cached and refreshed by the SDK). The error
-// is the AssumeRole failure.
+// assumed, once per run (the credentials are cached and refreshed by the
+// SDK). The error is the AssumeRole failure.
 func (s *Session) Enter(ctx context.Context, a Account) (Account, error) {
 	if a.RoleARN == "" {
 		return a, nil
 	}
+	s.mu.Lock()
+	if s.entered == nil {
+		s.entered = map[string]*enterOnce{}
+	}
+	e := s.entered[a.ID]
+	if e == nil {
+		e = &enterOnce{}
+		s.entered[a.ID] = e
+	}
+	s.mu.Unlock()
+	e.once.Do(func() { e.a, e.err = s.assume(ctx, a) })
+	return e.a, e.err
+}
+
+// EnterID enters an account named only by its ID (a finding's, for fix):
+// with the base credentials when they are its own, else through RoleName.
+func (s *Session) EnterID(ctx context.Context, id string) (Account, error) {
+	for _, b := range s.bases {
+		if b.account == id {
+			return s.Enter(ctx, s.member(b, orgAccount{id: id}))
+		}
+	}
+	return s.Enter(ctx, s.member(s.bases[0], orgAccount{id: id}))
+}
+
+func (s *Session) assume(ctx context.Context, a Account) (Account, error) {
 	stsClient := s.sts(a.cfg, a.ID, s.stsRegion(a.cfg, a.Partition))
 	provider := stscreds.NewAssumeRoleProvider(stsClient, a.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = s.o.RoleSessionName
@@ -405,6 +442,13 @@ func (s *Session) Regions(ctx context.Context, a Account, requested []string, al
 	}
 	region := s.homeRegion(a.cfg, a.Partition)
 	return describeRegions(ctx, s.clients.Raw(a.cfg, "ec2", "EC2", a.ID, region))
+}
+
+// WithCredentials is the account acting with other credentials.
+func (a Account) WithCredentials(p aws.CredentialsProvider) Account {
+	a.cfg = a.cfg.Copy()
+	a.cfg.Credentials = p
+	return a
 }
 
 // KMS is a paced KMS client acting in the entered account and region.

@@ -10,29 +10,22 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/spf13/cobra"
 
 	"github.com/kmsrotor/kmsrotor/internal/awskms"
 	"github.com/kmsrotor/kmsrotor/internal/check"
-	"github.com/kmsrotor/kmsrotor/internal/kmsemu"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 	"github.com/kmsrotor/kmsrotor/internal/remediate"
+	"github.com/kmsrotor/kmsrotor/internal/report"
 )
 
 // fixOptions are the flags of kmsrotor fix, then what RunE derives from them.
 type fixOptions struct {
+	selection
 	From                string
-	Demo                bool
-	Profile             string
-	Regions             []string
-	RegionsMode         string
-	Org                 bool
-	RoleName            string
 	PeriodDays          int
 	MaxRotationDays     int
 	Apply               bool
@@ -48,15 +41,11 @@ type fixOptions struct {
 	// Set by validate.
 	managedBy, tags, excludeTags []remediate.Tag
 
-	env          *Env
-	client       awskms.ClientOptions
-	demoEmulator func() kmsemu.Options
+	env *Env
 }
 
 func newFixCmd(env *Env) *cobra.Command {
-	return fixCommand(&fixOptions{env: env, demoEmulator: func() kmsemu.Options {
-		return kmsemu.Options{Estate: kmsemu.DemoEstate()}
-	}})
+	return fixCommand(&fixOptions{env: env, selection: selection{demoEmulator: demoEmulator}})
 }
 
 func fixCommand(o *fixOptions) *cobra.Command {
@@ -102,13 +91,8 @@ Exit codes:
 		},
 	}
 	f := cmd.Flags()
+	o.selection.bind(f, "fix")
 	f.StringVar(&o.From, "from", "", "plan from this scan report (json or jsonl) instead of scanning")
-	f.BoolVar(&o.Demo, "demo", false, "fix the built-in demo organization on a local emulator (no AWS account needed)")
-	f.StringVar(&o.Profile, "profile", "", "shared config profile to use")
-	f.StringArrayVar(&o.Regions, "region", nil, "Region to scan (repeatable; default the configured Region)")
-	f.StringVar(&o.RegionsMode, "regions", "", `"all": every Region enabled for each account`)
-	f.BoolVar(&o.Org, "org", false, "every active account of the organization")
-	f.StringVar(&o.RoleName, "role-name", awskms.DefaultRoleName, "role to assume in each member account")
 	f.IntVar(&o.PeriodDays, "rotation-period-days", kmskey.DefaultRotationPeriodDays, "rotation period to set, in days (90–2560)")
 	f.IntVar(&o.MaxRotationDays, "max-rotation-days", 0, "change the period of rotating keys above this many days (default: --rotation-period-days)")
 	f.BoolVar(&o.Apply, "apply", false, "make the changes (default: print the plan only)")
@@ -148,28 +132,11 @@ func (o *fixOptions) validate(cmd *cobra.Command) error {
 	if sources > 1 {
 		return usagef("--from and --demo cannot be used together")
 	}
-	if (o.From != "" || o.Demo) && (len(o.Regions) > 0 || o.RegionsMode != "" || o.Org) {
-		return usagef("--region, --regions and --org select what to scan; with --from or --demo there is no scan: drop them")
+	if o.From != "" && (len(o.Regions) > 0 || o.RegionsMode != "" || o.Org || len(o.OUs) > 0 || o.AccountsFlag != "" || len(o.RoleARNs) > 0 || len(o.ExcludeAccounts) > 0) {
+		return usagef("--region, --regions, --org, --ou, --accounts, --role-arn and --exclude-accounts select what to scan; with --from there is no scan: drop them")
 	}
-	if o.Demo && o.Profile != "" {
-		return usagef("--demo uses no profile: drop --profile or --demo")
-	}
-	for _, r := range o.Regions {
-		if !regionPattern.MatchString(r) || !kmskey.KnownRegion(r) {
-			return usagef("%q is not an AWS Region name (like us-east-1)", r)
-		}
-	}
-	switch o.RegionsMode {
-	case "":
-	case "all":
-		if len(o.Regions) > 0 {
-			return usagef("--regions all and --region cannot be used together")
-		}
-	default:
-		return usagef("--regions accepts only \"all\", not %q", o.RegionsMode)
-	}
-	if !roleNamePattern.MatchString(o.RoleName) {
-		return usagef("%q is not a role name", o.RoleName)
+	if err := o.selection.validate(cmd, o.env); err != nil {
+		return err
 	}
 	if o.QuotaScale <= 0 {
 		return usagef("--quota-scale %g must be above 0: fix always paces its writes", o.QuotaScale)
@@ -217,13 +184,15 @@ func (o *fixOptions) path(p string) string {
 	return p
 }
 
-// fixSource is where fix's findings and credentials come from.
+// fixSource is where fix's findings come from, and the session that
+// reaches their accounts.
 type fixSource struct {
 	findings []check.Finding
 	accounts []string
-	cfg      aws.Config
-	caller   string
-	close    func()
+	session  *awskms.Session
+	// open makes the session when reading the findings did not need one.
+	open  func() error
+	close func()
 }
 
 // runFix plans, and with --apply applies and verifies; its error carries
@@ -268,16 +237,29 @@ func runFix(ctx context.Context, o *fixOptions) error {
 		defer journal.Close()
 	}
 
-	clients := awskms.NewClients(o.QuotaScale, true)
-	creds := newAccountConfigs(src.cfg, src.caller, o.RoleName)
+	if src.session == nil {
+		if err := src.open(); err != nil {
+			return err
+		}
+	}
+	sess := src.session
+	kmsIn := func(account, region string) *kms.Client {
+		a, err := sess.EnterID(ctx, account)
+		if err != nil {
+			return sess.KMS(failing(a, err), region)
+		}
+		return sess.KMS(a, region)
+	}
 	plan := remediate.NewPlan(src.findings, remediate.PlanOptions{PeriodDays: o.PeriodDays, MaxPeriodDays: o.MaxRotationDays})
 	scope := remediate.Scope{
 		CloudFormation: func(account, region string) remediate.CloudFormationAPI {
-			return clients.Raw(creds.get(ctx, account), "cloudformation", "CloudFormation", account, region)
+			a, err := sess.EnterID(ctx, account)
+			if err != nil {
+				a = failing(a, err)
+			}
+			return sess.Raw(a, "cloudformation", "CloudFormation", region)
 		},
-		KMS: func(account, region string) remediate.TagsAPI {
-			return clients.KMS(creds.get(ctx, account), account, region)
-		},
+		KMS: func(account, region string) remediate.TagsAPI { return kmsIn(account, region) },
 		IncludeStackManaged: o.IncludeStackManaged,
 		ManagedBy:           o.managedBy,
 		Select:              o.tags,
@@ -311,9 +293,7 @@ func runFix(ctx context.Context, o *fixOptions) error {
 		}
 	}
 	results, err := remediate.Apply(ctx, plan, remediate.ApplyOptions{
-		KMS: func(account, region string) remediate.KMSAPI {
-			return clients.KMS(creds.get(ctx, account), account, region)
-		},
+		KMS:     func(account, region string) remediate.KMSAPI { return kmsIn(account, region) },
 		Journal: journal,
 		Resume:  resume,
 	})
@@ -342,119 +322,95 @@ func writeFix(o *fixOptions, rep *remediate.Report) error {
 	return remediate.WritePlanTable(o.env.Stdout, rep.Plan)
 }
 
-// fixFindings reads --from, or scans (the demo estate with --demo).
+// fixFindings reads --from, or scans what the selection names (the demo
+// estate with --demo), and opens the session that reaches the accounts.
+// Fix paces every call from the first: its writes have small quotas.
 func fixFindings(ctx context.Context, o *fixOptions) (*fixSource, error) {
 	src := &fixSource{close: func() {}}
 	policy := check.Policy{MaxRotationDays: max(o.MaxRotationDays, o.PeriodDays), GraceDays: 7, Now: o.env.Now()}
+	inv, closeDemo, err := o.selection.awsOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src.close = closeDemo
+	inv.Clients = awskms.NewClients(o.QuotaScale, true)
+	fail := func(err error) (*fixSource, error) {
+		src.close()
+		return nil, err
+	}
 	if o.From != "" {
-		// ReadFindings stands in for report.Read until it lands.
 		f, err := os.Open(o.path(o.From))
 		if err != nil {
-			return nil, usagef("--from %s: %v", o.From, errors.Unwrap(err))
+			return fail(usagef("--from %s: %v", o.From, errors.Unwrap(err)))
 		}
 		defer f.Close()
-		err = remediate.ReadFindings(f, func(fd *check.Finding) error {
+		h, _, err := report.Read(f, func(fd *check.Finding) error {
+			if fd.CheckID != check.CheckID {
+				return fmt.Errorf("a finding has check_id %q, not %s: not a kmsrotor scan report", fd.CheckID, check.CheckID)
+			}
 			src.findings = append(src.findings, *fd)
 			return nil
 		})
+		if err == nil && h.Tool.Name != "" && h.Tool.Name != "kmsrotor" {
+			err = fmt.Errorf("written by %q, not kmsrotor: not a kmsrotor scan report", h.Tool.Name)
+		}
 		if err != nil {
-			return nil, usagef("--from %s is %v", o.From, err)
+			return fail(usagef("--from %s: %v", o.From, err))
 		}
 		for _, fd := range src.findings {
-			if !slices.Contains(src.accounts, fd.AccountID) {
+			if fd.AccountID != "" && !slices.Contains(src.accounts, fd.AccountID) {
 				src.accounts = append(src.accounts, fd.AccountID)
 			}
 		}
 		slices.Sort(src.accounts)
-		cfg, err := awskms.LoadConfig(ctx, o.Profile, o.client)
-		if err != nil {
-			return nil, usageErr(err)
+		if len(src.accounts) == 0 {
+			return fail(usagef("--from %s has no live findings (an iac report?): fix changes keys in AWS; run kmsrotor iac --fix for files", o.From))
 		}
-		src.cfg = cfg
+		// The report's own accounts, entered as a scan enters them, once
+		// the journal has been checked: bad input makes no API call.
+		inv.Accounts = src.accounts
+		src.open = func() error {
+			sess, err := awskms.NewSession(ctx, inv)
+			if err != nil {
+				return scanFatal(err, &scanOptions{selection: o.selection})
+			}
+			src.session = sess
+			return nil
+		}
 		return src, nil
 	}
-	inv := awskms.Options{
-		Regions: o.Regions, AllRegions: o.RegionsMode == "all", Org: o.Org, RoleName: o.RoleName,
-		QuotaScale: o.QuotaScale,
-	}
-	if o.Demo {
-		emu, err := kmsemu.Start(o.demoEmulator(), "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("start the demo emulator: %w", err)
-		}
-		src.close = func() { emu.Close() }
-		inv.Config = awskms.StaticConfig(emu.URL, kmsemu.DefaultRegion, kmsemu.DefaultAccessKeyID, kmsemu.DefaultSecretAccessKey, o.client)
-		inv.Org, inv.AllRegions = true, true
-	} else {
-		cfg, err := awskms.LoadConfig(ctx, o.Profile, o.client)
-		if err != nil {
-			return nil, usageErr(err)
-		}
-		if len(o.Regions) == 0 && !inv.AllRegions && cfg.Region == "" {
-			return nil, usagef("no AWS Region configured: pass --region REGION (or --regions all), or set AWS_REGION")
-		}
-		inv.Config = cfg
-	}
-	// The lead's streaming session will replace this batch inventory.
-	res, err := awskms.Inventory(ctx, inv)
+	sess, err := awskms.NewSession(ctx, inv)
 	if err != nil {
-		src.close()
-		return nil, scanFatal(err, &scanOptions{Profile: o.Profile})
+		return fail(scanFatal(err, &scanOptions{selection: o.selection}))
 	}
-	if !res.ServerTime.IsZero() {
-		policy.Now = res.ServerTime
+	res, err := sess.Scan(ctx, awskms.Events{
+		Key: func(k kmskey.Key) {
+			if t := sess.Clients().ServerTime(); !t.IsZero() {
+				policy.Now = t
+			}
+			src.findings = append(src.findings, check.Evaluate(k, policy))
+		},
+		Error: func(e awskms.ScanError) {
+			fmt.Fprintf(o.env.Stderr, "kmsrotor: %s %s: %s failed with %s; keys there are not planned\n", e.AccountID, e.Region, e.Operation, e.Code)
+		},
+	})
+	if err != nil {
+		return fail(scanFatal(err, &scanOptions{selection: o.selection}))
 	}
-	for _, k := range res.Keys {
-		src.findings = append(src.findings, check.Evaluate(k, policy))
+	if res.Interrupted {
+		return fail(fmt.Errorf("fix cancelled while scanning: %w", context.Cause(ctx)))
 	}
-	for _, e := range res.Errors {
-		fmt.Fprintf(o.env.Stderr, "kmsrotor: %s %s: %s failed with %s; keys there are not planned\n", e.AccountID, e.Region, e.Operation, e.Code)
-	}
-	src.accounts, src.cfg, src.caller = res.Accounts, inv.Config, res.CallerAccount
+	src.accounts, src.session = res.Accounts, sess
 	return src, nil
 }
 
-// accountConfigs gives the configuration acting in each account: the base
-// credentials in the caller's own account, the role --role-name in the
-// others (as the scan's --org does).
-type accountConfigs struct {
-	base     aws.Config
-	roleName string
-	mu       sync.Mutex
-	caller   string
-	byAcct   map[string]aws.Config
-}
-
-func newAccountConfigs(base aws.Config, caller, roleName string) *accountConfigs {
-	return &accountConfigs{base: base, caller: caller, roleName: roleName, byAcct: map[string]aws.Config{}}
-}
-
-func (a *accountConfigs) get(ctx context.Context, account string) aws.Config {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if cfg, ok := a.byAcct[account]; ok {
-		return cfg
-	}
-	if a.caller == "" {
-		out, err := sts.NewFromConfig(a.base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err == nil {
-			a.caller = aws.ToString(out.Account)
-		}
-	}
-	cfg := a.base
-	if account != a.caller && a.caller != "" {
-		cfg = a.base.Copy()
-		region := a.base.Region
-		if region == "" {
-			region = "us-east-1"
-		}
-		role := fmt.Sprintf("arn:%s:iam::%s:role/%s", kmskey.PartitionOf(region), account, a.roleName)
-		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(a.base), role, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = awskms.DefaultSessionName
-		}))
-	}
-	a.byAcct[account] = cfg
-	return cfg
+// failing is the account with credentials that fail with err: every call
+// made there then fails with the reason the account could not be entered,
+// key by key, instead of silently acting elsewhere.
+func failing(a awskms.Account, err error) awskms.Account {
+	return a.WithCredentials(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{}, err
+	}))
 }
 
 // confirm asks question on stderr and reads the answer from stdin.

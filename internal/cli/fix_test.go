@@ -137,9 +137,9 @@ func runFixFast(t *testing.T, args ...string) result {
 	var out, errb bytes.Buffer
 	env := &Env{Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Now: func() time.Time { return scanNow },
 		Context: t.Context(), WorkingDir: t.TempDir()}
-	o := &fixOptions{env: env, client: awskms.ClientOptions{Backoff: retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
+	o := &fixOptions{env: env, selection: selection{demoEmulator: demoEmulator, client: awskms.ClientOptions{Backoff: retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
 		return time.Millisecond, nil
-	})}}
+	})}}}
 	cmd := fixCommand(o)
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
@@ -306,6 +306,14 @@ func TestFixUsageErrors(t *testing.T) {
 	report := w.report(t)
 	notReport := filepath.Join(t.TempDir(), "x.json")
 	os.WriteFile(notReport, []byte(`{"hello":"world"}`), 0o644)
+	write := func(body string) string {
+		p := filepath.Join(t.TempDir(), "r.json")
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	prowler := write(`{"schema_version":1,"tool":{"name":"prowler"},"findings":[]}`)
+	iacReport := write(`{"schema_version":1,"tool":{"name":"kmsrotor"},"findings":[{"check_id":"kms_cmk_rotation_enabled","source":"terraform","file":"main.tf"}]}`)
+	otherCheck := write(`{"schema_version":1,"tool":{"name":"kmsrotor"},"findings":[{"check_id":"s3_bucket_public","account_id":"123456789012"}]}`)
 	other := filepath.Join(t.TempDir(), "other.jsonl")
 	os.WriteFile(other, []byte(`{"type":"begin","estate":"0123456789abcdef","accounts":["999999999999"]}`+"\n"), 0o644)
 	for _, tt := range []struct {
@@ -316,8 +324,13 @@ func TestFixUsageErrors(t *testing.T) {
 		{"period too short", []string{"--from", report, "--rotation-period-days", "30"}, "outside the range AWS allows (90 to 2560)"},
 		{"period too long", []string{"--from", report, "--rotation-period-days", "3000"}, "outside the range"},
 		{"period above max", []string{"--from", report, "--rotation-period-days", "400", "--max-rotation-days", "365"}, "above --max-rotation-days"},
-		{"not a report", []string{"--from", notReport}, "not a kmsrotor scan report"},
+		{"not a report", []string{"--from", notReport}, "not a kmsrotor report"},
 		{"no such file", []string{"--from", "nope.json"}, "--from nope.json"},
+		{"empty", []string{"--from", write("")}, "not a kmsrotor report"},
+		{"an array", []string{"--from", write("[]")}, "not a kmsrotor report"},
+		{"another tool's", []string{"--from", prowler}, `written by "prowler"`},
+		{"an iac report", []string{"--from", iacReport}, "has no live findings"},
+		{"another check's", []string{"--from", otherCheck}, `check_id "s3_bucket_public"`},
 		{"apply unattended", []string{"--from", report, "--apply"}, "needs --yes"},
 		{"yes without apply", []string{"--from", report, "--yes"}, "only with --apply"},
 		{"bad tag", []string{"--from", report, "--tag", "novalue"}, "want KEY=VALUE"},

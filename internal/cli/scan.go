@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/kmsrotor/kmsrotor/internal/awskms"
@@ -23,28 +22,16 @@ import (
 
 // scanOptions are the flags of kmsrotor scan, then what RunE derives from them.
 type scanOptions struct {
-	Profile         string
-	Regions         []string
-	RegionsMode     string // --regions: "" or "all"
-	Org             bool
-	RoleName        string
-	RoleARNs        []string
-	ExternalID      string
+	selection
 	Output          string
 	OutputFile      string
 	MaxRotationDays int
 	GraceDays       int
 	IncludeDisabled bool
 	ShowSkipped     bool
-	Demo            bool
 	Concurrency     int
 	QuotaScale      float64
 	Pace            string
-	OUs             []string
-	AccountsFlag    string
-	Profiles        []string
-	ExcludeAccounts []string
-	RoleSessionName string
 	ShardFlag       string
 	ShardCount      int
 	RunID           string
@@ -52,21 +39,19 @@ type scanOptions struct {
 	CPUProfile      string
 
 	// Set by validate.
-	format   report.Format
-	policy   check.Policy
-	accounts []string
-	shard    awskms.Shard
-	runID    string
+	format report.Format
+	policy check.Policy
+	shard  awskms.Shard
+	runID  string
 
 	env *Env
-	// client tunes retries and timeouts; tests shorten them.
-	client awskms.ClientOptions
-	// demoEmulator configures the in-process emulator of --demo.
-	demoEmulator func() kmsemu.Options
 }
 
 // scanFormats are the formats of a scan's report.
 var scanFormats = []report.Format{report.FormatTable, report.FormatJSON, report.FormatJSONL}
+
+// demoEmulator is the emulator of --demo: the built-in estate.
+func demoEmulator() kmsemu.Options { return kmsemu.Options{Estate: kmsemu.DemoEstate()} }
 
 // regionPattern is what a Region name looks like (us-east-1, us-gov-west-1,
 // eu-central-2); the Region's existence is AWS's to say.
@@ -79,9 +64,7 @@ var roleARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,
 var roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
 func newScanCmd(env *Env) *cobra.Command {
-	return scanCommand(&scanOptions{env: env, demoEmulator: func() kmsemu.Options {
-		return kmsemu.Options{Estate: kmsemu.DemoEstate()}
-	}})
+	return scanCommand(&scanOptions{env: env, selection: selection{demoEmulator: demoEmulator}})
 }
 
 // scanCommand binds the flags into o, which tests inspect.
@@ -130,28 +113,16 @@ Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Profile, "profile", "", "shared config profile to use")
-	f.StringArrayVar(&o.Regions, "region", nil, "Region to scan (repeatable; default the configured Region)")
-	f.StringVar(&o.RegionsMode, "regions", "", `"all": every Region enabled for each account (EC2 DescribeRegions)`)
-	f.BoolVar(&o.Org, "org", false, "scan every active account of the organization (run from the management account)")
-	f.StringVar(&o.RoleName, "role-name", awskms.DefaultRoleName, "role to assume in each member account with --org")
-	f.StringArrayVar(&o.RoleARNs, "role-arn", nil, "scan the account of this role, assuming it (repeatable)")
-	f.StringVar(&o.ExternalID, "external-id", "", "external ID to pass when assuming roles")
+	o.selection.bind(f, "scan")
 	f.StringVarP(&o.Output, "output", "o", string(report.FormatTable), "output format: table, json or jsonl")
 	f.StringVar(&o.OutputFile, "output-file", "", "write the report to this file (atomically) instead of stdout")
 	f.IntVar(&o.MaxRotationDays, "max-rotation-days", 365, "longest acceptable rotation period in days (90–2560; 0: any)")
 	f.IntVar(&o.GraceDays, "rotation-grace-days", 7, "days past the next rotation date before a key is overdue")
 	f.BoolVar(&o.IncludeDisabled, "include-disabled", false, "evaluate Disabled keys instead of skipping them")
 	f.BoolVar(&o.ShowSkipped, "show-skipped", false, "list PASS and SKIPPED keys in the table too")
-	f.BoolVar(&o.Demo, "demo", false, "scan a built-in demo organization on a local emulator (no AWS account needed)")
 	f.IntVar(&o.Concurrency, "concurrency", awskms.DefaultConcurrency, "keys read at once per account and Region")
 	f.Float64Var(&o.QuotaScale, "quota-scale", 1, "multiply AWS's default KMS request quotas that pace the scan (raise it for accounts with raised quotas)")
 	f.StringVar(&o.Pace, "pace", "adaptive", "pacing at the request quotas: adaptive (from the first throttle of an account, Region and operation), always, or off")
-	f.StringSliceVar(&o.OUs, "ou", nil, "scan the active accounts under these organizational units, recursively (ou-…, comma-separated or repeated; run from the management account)")
-	f.StringVar(&o.AccountsFlag, "accounts", "", "scan these accounts: comma-separated account IDs (entered through --role-name) or role ARNs, or @FILE with one per line")
-	f.StringSliceVar(&o.Profiles, "profiles", nil, "scan from each of these shared-config profiles (comma-separated), each with its own credentials")
-	f.StringSliceVar(&o.ExcludeAccounts, "exclude-accounts", nil, "never scan these account IDs (comma-separated)")
-	f.StringVar(&o.RoleSessionName, "role-session-name", awskms.DefaultSessionName, "session name of the assumed roles (shows in CloudTrail)")
 	f.StringVar(&o.ShardFlag, "shard", "", "scan shard I of N (I/N): accounts are split by a stable hash of their ID; default from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX with --shard-count")
 	f.IntVar(&o.ShardCount, "shard-count", 0, "number of shards, with the shard index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)")
 	f.StringVar(&o.RunID, "run-id", "", "identifier shared by the shards of one run, checked by kmsrotor merge (default: derived from the selection, the policy and the UTC date)")
@@ -168,50 +139,17 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 		return usageErr(err)
 	}
 	o.format = format
-	for _, r := range o.Regions {
-		if !regionPattern.MatchString(r) {
-			return usagef("%q is not a Region name (like us-east-1)", r)
-		}
-		if !kmskey.KnownRegion(r) {
-			return usagef("%q is not an AWS Region kmsrotor knows (check the spelling; a Region AWS opened after this release needs a newer kmsrotor)", r)
-		}
-	}
-	switch o.RegionsMode {
-	case "":
-	case "all":
-		if len(o.Regions) > 0 {
-			return usagef("--regions all and --region cannot be used together")
-		}
-	default:
-		return usagef("--regions accepts only \"all\", not %q: name single Regions with --region", o.RegionsMode)
-	}
-	if o.Demo && o.Profile != "" {
-		return usagef("--demo scans a built-in estate on a local emulator and uses no profile: drop --profile or --demo")
-	}
-	if o.Demo && len(o.RoleARNs) > 0 {
-		return usagef("--demo scans the demo organization: drop --role-arn or --demo")
-	}
-	if o.Org && len(o.RoleARNs) > 0 {
-		return usagef("--org and --role-arn cannot be used together")
-	}
-	if err := o.validateSelection(cmd); err != nil {
+	if err := o.selection.validate(cmd, o.env); err != nil {
 		return err
 	}
-	if !roleNamePattern.MatchString(o.RoleName) {
-		return usagef("%q is not a role name", o.RoleName)
+	shard, err := parseShard(o.ShardFlag, o.ShardCount, o.env.Getenv)
+	if err != nil {
+		return err
 	}
-	for _, arn := range o.RoleARNs {
-		if !roleARNPattern.MatchString(arn) {
-			return usagef("%q is not a role ARN (like arn:aws:iam::123456789012:role/Audit)", arn)
-		}
-	}
-	if o.ExternalID != "" {
-		if !o.Org && len(o.RoleARNs) == 0 && len(o.OUs) == 0 && len(o.accounts) == 0 {
-			return usagef("--external-id applies only with --org, --ou, --accounts or --role-arn")
-		}
-		if n := len(o.ExternalID); n < 2 || n > 1224 {
-			return usagef("--external-id must be 2 to 1224 characters long")
-		}
+	o.shard = shard
+	o.runID = o.RunID
+	if o.runID == "" {
+		o.runID = o.defaultRunID()
 	}
 	if o.Concurrency < 1 || o.Concurrency > 1024 {
 		return usagef("--concurrency %d is outside 1 to 1024", o.Concurrency)
@@ -273,58 +211,17 @@ func checkOutputFile(file, workingDir string) error {
 // runScan streams every key of the selected accounts and Regions through
 // the check into the report as it is read; its error carries the exit code.
 func runScan(ctx context.Context, o *scanOptions) error {
-	inv := awskms.Options{
-		Regions:         o.Regions,
-		AllRegions:      o.RegionsMode == "all",
-		Org:             o.Org,
-		OUs:             o.OUs,
-		Accounts:        o.accounts,
-		RoleName:        o.RoleName,
-		RoleARNs:        o.RoleARNs,
-		RoleSessionName: o.RoleSessionName,
-		ExcludeAccounts: o.ExcludeAccounts,
-		ExternalID:      o.ExternalID,
-		Shard:           o.shard,
-		IncludeDisabled: o.IncludeDisabled,
-		Concurrency:     o.Concurrency,
-		QuotaScale:      o.QuotaScale,
-		PaceAlways:      o.Pace == "always",
-		Progress:        &awskms.Progress{},
+	inv, closeDemo, err := o.selection.awsOptions(ctx)
+	if err != nil {
+		return err
 	}
-	if o.Demo {
-		emu, err := kmsemu.Start(o.demoEmulator(), "127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("start the demo emulator: %w", err)
-		}
-		defer emu.Close()
-		// Explicit configuration: nothing of the user's AWS_* variables or
-		// files reaches the demo.
-		inv.Config = awskms.StaticConfig(emu.URL, kmsemu.DefaultRegion, kmsemu.DefaultAccessKeyID, kmsemu.DefaultSecretAccessKey, o.client)
-		if len(inv.OUs) == 0 && len(inv.Accounts) == 0 {
-			inv.Org = true
-		}
-		inv.AllRegions = len(o.Regions) == 0
-	} else {
-		if len(o.Profiles) > 0 {
-			inv.Profiles = o.Profiles
-			inv.LoadProfile = func(ctx context.Context, p string) (aws.Config, error) {
-				return awskms.LoadConfig(ctx, p, o.client)
-			}
-		}
-		cfg, err := awskms.LoadConfig(ctx, o.Profile, o.client)
-		if err != nil {
-			return usageErr(err)
-		}
-		if len(o.Regions) == 0 && !inv.AllRegions {
-			if cfg.Region == "" {
-				return usagef("no AWS Region configured: pass --region REGION (or --regions all), or set AWS_REGION")
-			}
-			if !regionPattern.MatchString(cfg.Region) {
-				return usagef("the configured Region %q is not a Region name: pass --region REGION or fix AWS_REGION or the profile", cfg.Region)
-			}
-		}
-		inv.Config = cfg
-	}
+	defer closeDemo()
+	inv.Shard = o.shard
+	inv.IncludeDisabled = o.IncludeDisabled
+	inv.Concurrency = o.Concurrency
+	inv.QuotaScale = o.QuotaScale
+	inv.PaceAlways = o.Pace == "always"
+	inv.Progress = &awskms.Progress{}
 
 	if o.CPUProfile != "" {
 		stop, err := startCPUProfile(o.CPUProfile)

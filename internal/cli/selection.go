@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,9 +14,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kmsrotor/kmsrotor/internal/awskms"
+	"github.com/kmsrotor/kmsrotor/internal/kmsemu"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 var (
@@ -32,68 +37,197 @@ var (
 // a few tens of megabytes.
 const maxAccountsFile = 64 << 20
 
-// validateSelection checks the account-selection flags and resolves
-// --accounts, --shard and the run ID.
-func (o *scanOptions) validateSelection(cmd *cobra.Command) error {
-	for _, ou := range o.OUs {
+// selection is what a command acts on, shared by scan and fix: the base
+// credentials (a profile, several, or the demo), the accounts (the
+// credentials' own, the organization's, OUs', or a list, less exclusions),
+// the roles that enter them, and the Regions.
+type selection struct {
+	Profile         string
+	Profiles        []string
+	Regions         []string
+	RegionsMode     string // --regions: "" or "all"
+	Org             bool
+	OUs             []string
+	AccountsFlag    string
+	ExcludeAccounts []string
+	RoleName        string
+	RoleARNs        []string
+	RoleSessionName string
+	ExternalID      string
+	Demo            bool
+
+	// Set by validate.
+	accounts []string
+
+	// client tunes retries and timeouts; tests shorten them.
+	client awskms.ClientOptions
+	// demoEmulator configures the in-process emulator of --demo.
+	demoEmulator func() kmsemu.Options
+	env          *Env
+}
+
+// bind registers the selection flags; verb ("scan", "fix") words their help.
+func (s *selection) bind(f *pflag.FlagSet, verb string) {
+	f.StringVar(&s.Profile, "profile", "", "shared config profile to use")
+	f.StringSliceVar(&s.Profiles, "profiles", nil, verb+" from each of these shared-config profiles (comma-separated), each with its own credentials")
+	f.StringArrayVar(&s.Regions, "region", nil, "Region to "+verb+" (repeatable; default the configured Region)")
+	f.StringVar(&s.RegionsMode, "regions", "", `"all": every Region enabled for each account (EC2 DescribeRegions)`)
+	f.BoolVar(&s.Org, "org", false, verb+" every active account of the organization (run from the management account)")
+	f.StringSliceVar(&s.OUs, "ou", nil, verb+" the active accounts under these organizational units, recursively (ou-…, comma-separated or repeated; run from the management account)")
+	f.StringVar(&s.AccountsFlag, "accounts", "", verb+" these accounts: comma-separated account IDs (entered through --role-name) or role ARNs, or @FILE with one per line")
+	f.StringSliceVar(&s.ExcludeAccounts, "exclude-accounts", nil, "never "+verb+" these account IDs (comma-separated)")
+	f.StringVar(&s.RoleName, "role-name", awskms.DefaultRoleName, "role to assume in each member account with --org, --ou or --accounts")
+	f.StringArrayVar(&s.RoleARNs, "role-arn", nil, verb+" the account of this role, assuming it (repeatable)")
+	f.StringVar(&s.RoleSessionName, "role-session-name", awskms.DefaultSessionName, "session name of the assumed roles (shows in CloudTrail)")
+	f.StringVar(&s.ExternalID, "external-id", "", "external ID to pass when assuming roles")
+	f.BoolVar(&s.Demo, "demo", false, verb+" a built-in demo organization on a local emulator (no AWS account needed)")
+}
+
+// validate checks the selection flags before any API call and resolves
+// --accounts.
+func (s *selection) validate(cmd *cobra.Command, env *Env) error {
+	s.env = env
+	for _, r := range s.Regions {
+		if !regionPattern.MatchString(r) {
+			return usagef("%q is not a Region name (like us-east-1)", r)
+		}
+		if !kmskey.KnownRegion(r) {
+			return usagef("%q is not an AWS Region kmsrotor knows (check the spelling; a Region AWS opened after this release needs a newer kmsrotor)", r)
+		}
+	}
+	switch s.RegionsMode {
+	case "":
+	case "all":
+		if len(s.Regions) > 0 {
+			return usagef("--regions all and --region cannot be used together")
+		}
+	default:
+		return usagef("--regions accepts only \"all\", not %q: name single Regions with --region", s.RegionsMode)
+	}
+	if s.Demo && s.Profile != "" {
+		return usagef("--demo scans a built-in estate on a local emulator and uses no profile: drop --profile or --demo")
+	}
+	if s.Demo && len(s.RoleARNs) > 0 {
+		return usagef("--demo scans the demo organization: drop --role-arn or --demo")
+	}
+	for _, ou := range s.OUs {
 		if !ouPattern.MatchString(ou) {
 			return usagef("--ou %q is not an organizational unit ID (like ou-ab12-cd34ef56) or a root ID (like r-ab12)", ou)
 		}
 	}
-	if o.AccountsFlag != "" {
-		accounts, err := parseAccounts(o.AccountsFlag, o.env.WorkingDir)
+	if s.AccountsFlag != "" {
+		accounts, err := parseAccounts(s.AccountsFlag, env.WorkingDir)
 		if err != nil {
 			return err
 		}
-		o.accounts = accounts
+		s.accounts = accounts
 	}
-	for _, a := range o.ExcludeAccounts {
+	for _, a := range s.ExcludeAccounts {
 		if !accountPattern.MatchString(a) {
 			return usagef("--exclude-accounts %q is not a 12-digit account ID", a)
 		}
 	}
 	modes := 0
-	for _, on := range []bool{o.Org, len(o.OUs) > 0, len(o.accounts) > 0 || len(o.RoleARNs) > 0} {
+	for _, on := range []bool{s.Org, len(s.OUs) > 0, len(s.accounts) > 0 || len(s.RoleARNs) > 0} {
 		if on {
 			modes++
 		}
 	}
 	switch {
-	case o.Org && len(o.RoleARNs) > 0:
+	case s.Org && len(s.RoleARNs) > 0:
 		return usagef("--org and --role-arn cannot be used together")
 	case modes > 1:
 		return usagef("choose one of --org, --ou and --accounts (or --role-arn)")
 	}
-	if len(o.Profiles) > 0 {
-		if o.Profile != "" {
+	if len(s.Profiles) > 0 {
+		if s.Profile != "" {
 			return usagef("--profile and --profiles cannot be used together: name every profile in --profiles")
 		}
-		if o.Demo {
+		if s.Demo {
 			return usagef("--demo scans a built-in estate and uses no profile: drop --profiles or --demo")
 		}
-		for _, p := range o.Profiles {
+		for _, p := range s.Profiles {
 			if strings.TrimSpace(p) == "" {
 				return usagef("--profiles has an empty profile name")
 			}
 		}
 	}
-	usesRoleName := o.Org || len(o.OUs) > 0 || slices.ContainsFunc(o.accounts, func(a string) bool { return !strings.HasPrefix(a, "arn:") })
-	if cmd.Flags().Changed("role-name") && !usesRoleName && !o.Demo {
+	usesRoleName := s.Org || len(s.OUs) > 0 || slices.ContainsFunc(s.accounts, func(a string) bool { return !strings.HasPrefix(a, "arn:") })
+	if cmd.Flags().Changed("role-name") && !usesRoleName && !s.Demo {
 		return usagef("--role-name applies only with --org, --ou or --accounts with account IDs")
 	}
-	if !sessionNamePattern.MatchString(o.RoleSessionName) {
-		return usagef("--role-session-name %q must be 2 to 64 letters, digits or +=,.@_-", o.RoleSessionName)
+	if !roleNamePattern.MatchString(s.RoleName) {
+		return usagef("%q is not a role name", s.RoleName)
 	}
-	shard, err := parseShard(o.ShardFlag, o.ShardCount, o.env.Getenv)
-	if err != nil {
-		return err
+	for _, arn := range s.RoleARNs {
+		if !roleARNPattern.MatchString(arn) {
+			return usagef("%q is not a role ARN (like arn:aws:iam::123456789012:role/Audit)", arn)
+		}
 	}
-	o.shard = shard
-	o.runID = o.RunID
-	if o.runID == "" {
-		o.runID = o.defaultRunID()
+	if !sessionNamePattern.MatchString(s.RoleSessionName) {
+		return usagef("--role-session-name %q must be 2 to 64 letters, digits or +=,.@_-", s.RoleSessionName)
+	}
+	if s.ExternalID != "" {
+		if !s.Org && len(s.RoleARNs) == 0 && len(s.OUs) == 0 && len(s.accounts) == 0 {
+			return usagef("--external-id applies only with --org, --ou, --accounts or --role-arn")
+		}
+		if n := len(s.ExternalID); n < 2 || n > 1224 {
+			return usagef("--external-id must be 2 to 1224 characters long")
+		}
 	}
 	return nil
+}
+
+// awsOptions turns the selection into the session's options: the demo's
+// emulator started (close stops it), or the user's configuration loaded.
+func (s *selection) awsOptions(ctx context.Context) (opts awskms.Options, close func(), err error) {
+	opts = awskms.Options{
+		Regions:         s.Regions,
+		AllRegions:      s.RegionsMode == "all",
+		Org:             s.Org,
+		OUs:             s.OUs,
+		Accounts:        s.accounts,
+		RoleName:        s.RoleName,
+		RoleARNs:        s.RoleARNs,
+		RoleSessionName: s.RoleSessionName,
+		ExcludeAccounts: s.ExcludeAccounts,
+		ExternalID:      s.ExternalID,
+	}
+	close = func() {}
+	if s.Demo {
+		emu, err := kmsemu.Start(s.demoEmulator(), "127.0.0.1:0")
+		if err != nil {
+			return opts, close, fmt.Errorf("start the demo emulator: %w", err)
+		}
+		// Explicit configuration: nothing of the user's AWS_* variables or
+		// files reaches the demo.
+		opts.Config = awskms.StaticConfig(emu.URL, kmsemu.DefaultRegion, kmsemu.DefaultAccessKeyID, kmsemu.DefaultSecretAccessKey, s.client)
+		if len(opts.OUs) == 0 && len(opts.Accounts) == 0 {
+			opts.Org = true
+		}
+		opts.AllRegions = len(s.Regions) == 0
+		return opts, func() { emu.Close() }, nil
+	}
+	if len(s.Profiles) > 0 {
+		opts.Profiles = s.Profiles
+		opts.LoadProfile = func(ctx context.Context, p string) (aws.Config, error) {
+			return awskms.LoadConfig(ctx, p, s.client)
+		}
+	}
+	cfg, err := awskms.LoadConfig(ctx, s.Profile, s.client)
+	if err != nil {
+		return opts, close, usageErr(err)
+	}
+	if len(s.Regions) == 0 && !opts.AllRegions && len(s.Profiles) == 0 {
+		if cfg.Region == "" {
+			return opts, close, usagef("no AWS Region configured: pass --region REGION (or --regions all), or set AWS_REGION")
+		}
+		if !regionPattern.MatchString(cfg.Region) {
+			return opts, close, usagef("the configured Region %q is not a Region name: pass --region REGION or fix AWS_REGION or the profile", cfg.Region)
+		}
+	}
+	opts.Config = cfg
+	return opts, close, nil
 }
 
 // parseAccounts reads --accounts: a comma-separated list, or @FILE with one

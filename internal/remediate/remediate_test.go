@@ -197,17 +197,3 @@ func TestJournal(t *testing.T) {
 	}
 }
 
-func TestReadFindingsRefuses(t *testing.T) {
-	for _, in := range []string{``, `[]`, `{"hello":1}`, `{"schema_version":1,"tool":{"name":"prowler"},"findings":[]}`,
-		`{"schema_version":1,"tool":{"name":"kmsrotor"},"findings":[{"check_id":"kms_cmk_rotation_enabled","source":"terraform","file":"main.tf"}]}`} {
-		err := ReadFindings(strings.NewReader(in), func(*check.Finding) error { return nil })
-		if !errors.Is(err, ErrNotReport) {
-			t.Errorf("ReadFindings(%q) = %v, want ErrNotReport", in, err)
-		}
-	}
-	jsonl := `{"check_id":"kms_cmk_rotation_enabled","source":"aws","key_arn":"` + arn("us-east-1", "k") + `","status":"FAIL"}` + "\n" + `{"summary":{},"complete":true}` + "\n"
-	n := 0
-	if err := ReadFindings(strings.NewReader(jsonl), func(*check.Finding) error { n++; return nil }); err != nil || n != 1 {
-		t.Errorf("jsonl: %v, %d findings, want 1", err, n)
-	}
-}
