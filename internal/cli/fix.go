@@ -259,7 +259,7 @@ func runFix(ctx context.Context, o *fixOptions) error {
 			}
 			return sess.Raw(a, "cloudformation", "CloudFormation", region)
 		},
-		KMS: func(account, region string) remediate.TagsAPI { return kmsIn(account, region) },
+		KMS:                 func(account, region string) remediate.TagsAPI { return kmsIn(account, region) },
 		IncludeStackManaged: o.IncludeStackManaged,
 		ManagedBy:           o.managedBy,
 		Select:              o.tags,

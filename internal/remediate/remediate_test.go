@@ -196,4 +196,3 @@ func TestJournal(t *testing.T) {
 		t.Errorf("other estate: err = %v, want ErrOtherEstate", err)
 	}
 }
-
