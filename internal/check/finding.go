@@ -44,6 +44,10 @@ const (
 	ReasonAccessDenied           = "access_denied"
 	ReasonThrottled              = "throttled"
 	ReasonAPIError               = "api_error"
+
+	// ReasonInvalidValue: IaC turns rotation on for a key that cannot
+	// rotate (asymmetric, HMAC, imported material); AWS rejects the deploy.
+	ReasonInvalidValue = "invalid_value"
 )
 
 // CheckID is the identifier of the one check this tool implements, as Prowler names it.

@@ -35,6 +35,10 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 		return r
 	}
 
+	if f.Reason == ReasonInvalidValue {
+		r.Text = "Remove enable_key_rotation and rotation_period_in_days (Terraform) or EnableKeyRotation and RotationPeriodInDays (CloudFormation): this key class cannot rotate automatically."
+		return r
+	}
 	// FAIL: enable rotation, with the policy's period when the current one is too long.
 	period := 0
 	switch {
