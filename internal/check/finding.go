@@ -75,6 +75,9 @@ type Finding struct {
 	StartLine int    `json:"start_line,omitempty"`
 	EndLine   int    `json:"end_line,omitempty"`
 	Resource  string `json:"resource,omitempty"`
+	// CallSite is, for an IaC key made in a module, the root module's
+	// call of that module: where the user sets the module's arguments.
+	CallSite *CallSite `json:"call_site,omitempty"`
 
 	Rotation RotationFacts `json:"rotation"`
 	Key      KeyFacts      `json:"key"`
@@ -85,6 +88,13 @@ type Finding struct {
 	Remediation Remediation         `json:"remediation"`
 	Compliance  map[string][]string `json:"compliance"`
 	Muted       bool                `json:"muted"`
+}
+
+// CallSite is a module call: its file, first line and address (module.kms).
+type CallSite struct {
+	File      string `json:"file"`
+	StartLine int    `json:"start_line"`
+	Module    string `json:"module"`
 }
 
 // RotationFacts is the rotation part of a finding. Every field is always

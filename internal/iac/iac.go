@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -122,7 +123,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	fixed := map[refusalKey]bool{}
 	var writeErrs []Diagnostic
 	for round := 0; round < 3; round++ {
-		changed := fixRound(opts, keys, evaluate(keys, opts.Policy), current, fixed, refused)
+		changed := fixRound(opts, keys, evaluate(keys, opts.Policy), srcs, current, fixed, refused)
 		for file, c := range changed {
 			if _, ok := originals[file]; !ok {
 				originals[file] = c.before
@@ -161,14 +162,14 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			files = append(files, f)
 		}
 	}
-	slices.SortFunc(files, func(a, b string) int { return strings.Compare(display(opts.Dir, a), display(opts.Dir, b)) })
+	slices.SortFunc(files, func(a, b string) int { return strings.Compare(opts.display(a), opts.display(b)) })
 	var diff strings.Builder
 	for _, f := range files {
 		if opts.Diff {
-			diff.WriteString(Diff(display(opts.Dir, f), originals[f], current[f]))
+			diff.WriteString(Diff(opts.display(f), originals[f], current[f]))
 		}
 		if opts.Fix {
-			res.Fixed = append(res.Fixed, display(opts.Dir, f))
+			res.Fixed = append(res.Fixed, opts.display(f))
 		}
 	}
 	res.Diff = diff.String()
@@ -190,13 +191,27 @@ func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, r
 	var res Result
 	findings := evaluate(keys, opts.Policy)
 	edits := fixEdits(opts, keys, findings, srcs, refused)
+	rel := relativizer(opts)
 	for i, f := range findings {
 		f.Remediation.Edits = edits[i]
-		f.File = display(opts.Dir, f.File)
+		f.File = opts.display(f.File)
+		if i < len(srcs.tfSites) {
+			s := srcs.tfSites[i]
+			if s.CallName != "" {
+				f.CallSite = &check.CallSite{File: opts.display(s.CallFile), StartLine: s.CallLine, Module: s.CallName}
+			}
+			if s.Note != "" {
+				f.Message += " (" + s.Note + ")"
+			}
+		}
+		if f.Status == check.StatusFail && keys[i].Source == kmskey.SourceCloudFormation && cloudformation.InCDKOut(keys[i].File) {
+			cdkRemediation(&f, opts, keys[i])
+		}
 		if why, ok := refused[refusalKey{keys[i].File, keys[i].Resource}]; ok {
 			f.Message += " (not fixed automatically: " + why + ")"
-			res.Refused = append(res.Refused, Refusal{File: f.File, Line: f.StartLine, Resource: f.Resource, Reason: why})
+			res.Refused = append(res.Refused, Refusal{File: f.File, Line: f.StartLine, Resource: f.Resource, Reason: rel(why)})
 		}
+		f.Message, f.Remediation.Text = rel(f.Message), rel(f.Remediation.Text)
 		res.Findings = append(res.Findings, f)
 	}
 	check.Sort(res.Findings)
@@ -207,7 +222,8 @@ func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, r
 		return a.Line - b.Line
 	})
 	for _, d := range diags {
-		d.File = display(opts.Dir, d.File)
+		d.File = opts.display(d.File)
+		d.Message = rel(d.Message)
 		res.Diags = append(res.Diags, d)
 	}
 	slices.SortStableFunc(res.Diags, func(a, b Diagnostic) int {
@@ -217,6 +233,77 @@ func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, r
 		return a.Line - b.Line
 	})
 	return res
+}
+
+// relativizer returns a function that rewrites the absolute paths in a
+// message as display names them: relative to the directory the run started
+// in, or to the parent of the path given that holds them.
+func relativizer(opts Options) func(string) string {
+	var prefixes []string
+	if opts.Dir != "" {
+		prefixes = append(prefixes, opts.Dir+string(filepath.Separator))
+	}
+	for _, p := range opts.Paths {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(opts.Dir, p)
+		}
+		if d := filepath.Dir(filepath.Clean(p)); !strings.HasPrefix(d+string(filepath.Separator), opts.Dir+string(filepath.Separator)) {
+			prefixes = append(prefixes, d+string(filepath.Separator))
+		}
+	}
+	return func(msg string) string {
+		for _, p := range prefixes {
+			if p != string(filepath.Separator) {
+				msg = strings.ReplaceAll(msg, p, "")
+			}
+		}
+		return msg
+	}
+}
+
+// cdkRemediation names the construct properties to set for a key of a
+// synthesized template, which is not edited.
+func cdkRemediation(f *check.Finding, opts Options, k kmskey.Key) {
+	period := 0
+	if f.Reason == check.ReasonPeriodExceedsPolicy || (opts.Policy.MaxRotationDays > 0 && opts.Policy.MaxRotationDays < kmskey.DefaultRotationPeriodDays) {
+		period = periodFor(opts, k)
+	}
+	if opts.PeriodDays != 0 {
+		period = opts.PeriodDays
+	}
+	remove := f.Reason == check.ReasonInvalidValue
+	text := cloudformation.CDKFix(k.Resource, !remove, period, remove)
+	f.Remediation.Text = strings.ToUpper(text[:1]) + text[1:] + "."
+	switch {
+	case remove:
+		f.Remediation.CloudFormation = "(CDK) remove enableKeyRotation and rotationPeriod"
+	case period > 0:
+		f.Remediation.CloudFormation = fmt.Sprintf("(CDK) enableKeyRotation: true, rotationPeriod: Duration.days(%d)", period)
+	default:
+		f.Remediation.CloudFormation = "(CDK) enableKeyRotation: true"
+	}
+	f.Remediation.Terraform = ""
+}
+
+// display names a file for reports: relative to the directory the run
+// started in when under it, else relative to the parent of the path given
+// that holds it, with forward slashes.
+func (opts Options) display(file string) string {
+	if file == "" || !filepath.IsAbs(file) {
+		return display(opts.Dir, file)
+	}
+	if d := display(opts.Dir, file); !filepath.IsAbs(filepath.FromSlash(d)) {
+		return d
+	}
+	for _, p := range opts.Paths {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(opts.Dir, p)
+		}
+		if d := display(filepath.Dir(filepath.Clean(p)), file); !filepath.IsAbs(filepath.FromSlash(d)) {
+			return d
+		}
+	}
+	return display(opts.Dir, file)
 }
 
 // display names a file for reports: relative to dir when under it, with
@@ -326,6 +413,12 @@ func isTerraformFile(path string) bool {
 type sources struct {
 	tf  map[string]*terraform.Source
 	cfn map[string][]byte
+	// tfSites are the Terraform keys' sites, by key index (the Terraform
+	// keys come first).
+	tfSites []terraform.KeySites
+	// noEdit are the files never edited, with why: they declare a
+	// resource or logical ID twice.
+	noEdit map[string]string
 }
 
 // load reads every input: Terraform directories in one LoadDirs (which
@@ -367,7 +460,15 @@ feed:
 	for _, d := range tf.Diags {
 		diags = append(diags, Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message})
 	}
-	srcs := sources{tf: tf.Sources, cfn: map[string][]byte{}}
+	srcs := sources{tf: tf.Sources, cfn: map[string][]byte{}, tfSites: tf.Sites}
+	for _, d := range diags {
+		if d.Code == CodeParseError && strings.HasPrefix(d.Message, "duplicate ") {
+			if srcs.noEdit == nil {
+				srcs.noEdit = map[string]string{}
+			}
+			srcs.noEdit[d.File] = "the file declares a resource twice (line " + strconv.Itoa(d.Line) + "); fix that first"
+		}
+	}
 	for i, r := range results {
 		keys = append(keys, r.keys...)
 		diags = append(diags, r.diags...)

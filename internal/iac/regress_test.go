@@ -29,9 +29,8 @@ func writeFiles(t *testing.T, files map[string]string) string {
 }
 
 // TestRunPeriodDays: --rotation-period-days N applies to the keys being
-// fixed and to the keys that rotate less often than every N days; a key
-// whose period is N or less is never touched, so a stricter period is
-// never weakened.
+// fixed and to every rotating key whose period differs from N (the command
+// keeps N within the policy); a key at N is never touched.
 func TestRunPeriodDays(t *testing.T) {
 	tfKey := func(args string) string { return "resource \"aws_kms_key\" \"k\" {\n" + args + "}\n" }
 	cfnKey := func(props string) string {
@@ -45,15 +44,18 @@ func TestRunPeriodDays(t *testing.T) {
 		changed bool
 		period  int // after the fix
 	}{
-		{"TF stricter period kept", "main.tf", tfKey("  enable_key_rotation     = true\n  rotation_period_in_days = 100\n"), 200, false, 100},
+		{"TF shorter period set to N", "main.tf", tfKey("  enable_key_rotation     = true\n  rotation_period_in_days = 100\n"), 200, true, 200},
 		{"TF equal period kept", "main.tf", tfKey("  enable_key_rotation     = true\n  rotation_period_in_days = 200\n"), 200, false, 200},
 		{"TF longer period shortened", "main.tf", tfKey("  enable_key_rotation     = true\n  rotation_period_in_days = 300\n"), 200, true, 200},
 		{"TF default period shortened", "main.tf", tfKey("  enable_key_rotation = true\n"), 200, true, 200},
 		{"TF rotation off gets the period", "main.tf", tfKey("  enable_key_rotation = false\n"), 200, true, 200},
-		{"TF rotation off keeps its stricter period", "main.tf", tfKey("  enable_key_rotation     = false\n  rotation_period_in_days = 100\n"), 200, true, 100},
-		{"CFN stricter period kept", "t.yaml", cfnKey("      EnableKeyRotation: true\n      RotationPeriodInDays: 100\n"), 200, false, 100},
+		{"TF rotation off gets N", "main.tf", tfKey("  enable_key_rotation     = false\n  rotation_period_in_days = 100\n"), 200, true, 200},
+		{"TF quoted period set to N", "main.tf", tfKey("  enable_key_rotation     = \"true\"\n  rotation_period_in_days = \"365\"\n"), 180, true, 180},
+		{"TF quoted false turned on", "main.tf", tfKey("  enable_key_rotation = \"false\"\n"), 180, true, 180},
+		{"CFN shorter period set to N", "t.yaml", cfnKey("      EnableKeyRotation: true\n      RotationPeriodInDays: 100\n"), 200, true, 200},
+		{"CFN quoted period set to N", "t.yaml", cfnKey("      EnableKeyRotation: \"true\"\n      RotationPeriodInDays: \"365\"\n"), 180, true, 180},
 		{"CFN longer period shortened", "t.yaml", cfnKey("      EnableKeyRotation: true\n      RotationPeriodInDays: 300\n"), 200, true, 200},
-		{"CFN rotation off keeps its stricter period", "t.yaml", cfnKey("      EnableKeyRotation: false\n      RotationPeriodInDays: 100\n"), 200, true, 100},
+		{"CFN rotation off gets N", "t.yaml", cfnKey("      EnableKeyRotation: false\n      RotationPeriodInDays: 100\n"), 200, true, 200},
 		{"CFN rotation off gets the period", "t.yaml", cfnKey(""), 200, true, 200},
 	}
 	for _, tc := range tests {
@@ -175,15 +177,16 @@ module "b" {
 			"aws_kms_key.off":        "7-7   enable_key_rotation = true\n",
 			"module.a.aws_kms_key.m": `1-1 resource "aws_kms_key" "m" {` + "\n  enable_key_rotation = true\n}\n",
 			"module.b.aws_kms_key.m": `1-1 resource "aws_kms_key" "m" {` + "\n  enable_key_rotation = true\n}\n",
-			"aws_kms_key.by_var":     "",
-			"aws_kms_replica_key.r":  "",
-			"aws_kms_key.slow":       "",
+			// Fixed where its value is set: the variable's default.
+			"aws_kms_key.by_var":    "3-3   default = true\n",
+			"aws_kms_replica_key.r": "",
+			"aws_kms_key.slow":      "",
 		}},
 		{"diff with a period", Options{Diff: true, PeriodDays: 180}, map[string]string{
 			"aws_kms_key.off":        "7-7   enable_key_rotation     = true\n  rotation_period_in_days = 180\n",
 			"module.a.aws_kms_key.m": `1-1 resource "aws_kms_key" "m" {` + "\n  enable_key_rotation     = true\n  rotation_period_in_days = 180\n}\n",
 			"module.b.aws_kms_key.m": `1-1 resource "aws_kms_key" "m" {` + "\n  enable_key_rotation     = true\n  rotation_period_in_days = 180\n}\n",
-			"aws_kms_key.by_var":     "",
+			"aws_kms_key.by_var":     "3-3   default = true\n|11-11   enable_key_rotation     = var.rotate\n  rotation_period_in_days = 180\n",
 			"aws_kms_replica_key.r":  "",
 			"aws_kms_key.slow":       "", // PASS: --fix changes it, but only FAILs carry edits
 		}},
@@ -200,7 +203,7 @@ module "b" {
 			for _, f := range res.Findings {
 				var parts []string
 				for _, e := range f.Remediation.Edits {
-					if e.File != f.File {
+					if e.File != f.File && e.File != "main.tf" {
 						t.Errorf("%s: edit of file %q, want %q", f.Resource, e.File, f.File)
 					}
 					parts = append(parts, fmt.Sprintf("%d-%d %s", e.StartLine, e.EndLine, e.Text))

@@ -70,6 +70,9 @@ func (in *instance) trace(expr hcl.Expression, r rep, arg string) *Site {
 	if _, ok := literalValue(expr); ok {
 		return nil
 	}
+	if st, ok := expr.(*hclsyntax.ScopeTraversalExpr); !ok || len(st.Traversal) != 2 {
+		return nil // an expression in the block: the block's fix refuses it
+	}
 	return in.valueSite(expr, arg, nil, 0)
 }
 
