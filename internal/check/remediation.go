@@ -37,6 +37,8 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 
 	if f.Reason == ReasonInvalidValue {
 		r.Text = "Remove enable_key_rotation and rotation_period_in_days (Terraform) or EnableKeyRotation and RotationPeriodInDays (CloudFormation): this key class cannot rotate automatically."
+		r.Terraform = "remove enable_key_rotation and rotation_period_in_days"
+		r.CloudFormation = "remove EnableKeyRotation and RotationPeriodInDays"
 		return r
 	}
 	// FAIL: enable rotation, with the policy's period when the current one is too long.

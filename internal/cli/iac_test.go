@@ -131,10 +131,10 @@ func TestIacGolden(t *testing.T) {
 		{name: "diff", fixture: "project", args: []string{".", "--diff"}, code: ExitFail},
 		{name: "diff-json", fixture: "project", args: []string{"cfn", "--diff", "-o", "json"}, code: ExitFail},
 		{name: "fix", fixture: "project", args: []string{".", "--fix", "--var-file", "tf/prod.tfvars"}, code: ExitFail,
-			written: []string{"cdk.out/AppStack.template.json", "cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf"}},
+			written: []string{"cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf", "tf/prod.tfvars"}},
 		{name: "fix-diff-period", fixture: "project", args: []string{"cfn", "tf", "cdk.out", "--fix", "--diff", "--rotation-period-days", "180", "-o", "json", "--output-file", "report.json"},
 			code: ExitFail, outputFile: "report.json",
-			written: []string{"cdk.out/AppStack.template.json", "cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf"}},
+			written: []string{"cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf"}},
 		{name: "fix-parse-error", fixture: "project", args: []string{"broken", "cfn/queue.json", "--fix"}, code: ExitIncomplete,
 			written: []string{"cfn/queue.json"}},
 		{name: "clean", fixture: "clean", args: []string{"."}, code: ExitOK},
@@ -187,14 +187,16 @@ func TestIacFixRescan(t *testing.T) {
 	args := []string{".", "--var-file", "tf/prod.tfvars"}
 	beforeDoc, _ := iacDocument(t, dir, args...)
 	_, fixRun := iacDocument(t, dir, append(args, "--fix")...)
-	if !strings.Contains(fixRun.stderr, "kmsrotor: fixed 7 resources in ") {
-		t.Errorf("--fix stderr: got %q, want it to say 7 resources were fixed", fixRun.stderr)
+	if !strings.Contains(fixRun.stderr, "kmsrotor: fixed 10 resources in ") {
+		t.Errorf("--fix stderr: got %q, want it to say 10 resources were fixed", fixRun.stderr)
 	}
 	afterDoc, _ := iacDocument(t, dir, args...)
 
-	// The keys whose fix is refused (a parameter, a variable) and their
-	// replicas keep failing; every other FAIL passes.
-	refused := []string{"ParamKey", "aws_kms_key.by_var"}
+	// The keys whose fix is refused (an expression, a synthesized template)
+	// and their replicas keep failing; a key that cannot rotate is
+	// skipped once its rotation setting is removed; every other FAIL
+	// passes, those set through a parameter or a variable too.
+	refused := []string{"CondKey", "aws_kms_key.by_condition", "AppStack/AppKey"}
 	status := map[string]check.Status{}
 	for _, f := range afterDoc.Findings {
 		status[f.File+" "+f.Resource] = f.Status
@@ -202,7 +204,10 @@ func TestIacFixRescan(t *testing.T) {
 	for _, f := range beforeDoc.Findings {
 		got, ok := status[f.File+" "+f.Resource]
 		want := f.Status
-		if f.Status == check.StatusFail && !slices.Contains(refused, f.Resource) {
+		switch {
+		case f.Status == check.StatusFail && f.Reason == check.ReasonInvalidValue:
+			want = check.StatusSkipped
+		case f.Status == check.StatusFail && !slices.Contains(refused, f.Resource):
 			want = check.StatusPass
 		}
 		if !ok || got != want {
@@ -221,7 +226,9 @@ func TestIacFixRescan(t *testing.T) {
 		t.Errorf("second --fix stderr: got %q, want it to say no file changed", again.stderr)
 	}
 	// The lines are those of the fixed files.
-	for _, want := range []string{"cfn/stack.yaml:24 ParamKey: EnableKeyRotation is set by an expression (!Ref)", "tf/main.tf:11 aws_kms_key.by_var: enable_key_rotation is set by an expression (var.rotate)"} {
+	for _, want := range []string{"cfn/stack.yaml:42 CondKey: EnableKeyRotation is set by an expression (!If)",
+		"tf/main.tf:20 aws_kms_key.by_condition: enable_key_rotation is set by an expression (length(local.envs) > 1)",
+		"cdk.out/AppStack.template.json:3 AppStack/AppKey: the template is synthesized by the CDK (cdk.out) and overwritten on the next synth: set enableKeyRotation: true on the construct AppStack/AppKey"} {
 		if !strings.Contains(again.stderr, "not fixed: "+want) {
 			t.Errorf("second --fix stderr: got %q, want a refusal naming %q", again.stderr, want)
 		}
@@ -237,19 +244,23 @@ func TestIacDiffWritesNothing(t *testing.T) {
 	if c := changed(before, tree(t, dir)); len(c) > 0 {
 		t.Fatalf("--diff changed %v", c)
 	}
-	refusal := "kmsrotor: not fixed: cfn/stack.yaml:23 ParamKey: EnableKeyRotation is set by an expression (!Ref)\n"
-	if !strings.HasPrefix(diff.stderr, "--- a/cdk.out/AppStack.template.json\n+++ b/cdk.out/AppStack.template.json\n@@ ") ||
+	refusal := "kmsrotor: not fixed: cdk.out/AppStack.template.json:3 AppStack/AppKey: the template is synthesized by the CDK (cdk.out) and overwritten on the next synth: set enableKeyRotation: true on the construct AppStack/AppKey in the CDK app, then cdk synth\n" +
+		"kmsrotor: not fixed: cfn/stack.yaml:41 CondKey: EnableKeyRotation is set by an expression (!If)\n" +
+		"kmsrotor: not fixed: tf/main.tf:19 aws_kms_key.by_condition: enable_key_rotation is set by an expression (length(local.envs) > 1), not a literal; set it by hand\n"
+	if !strings.HasPrefix(diff.stderr, "--- a/cfn/queue.json\n+++ b/cfn/queue.json\n@@ ") ||
 		!strings.HasSuffix(diff.stderr, "\n"+refusal) {
 		t.Errorf("--diff -o json: the diff and the refusals must go to stderr, got stderr %q", diff.stderr)
 	}
 	both := runIacMain(t, dir, ".", "--diff", "--fix", "-o", "json")
 	// The refusal is reported at the key's line in the fixed file.
-	if both.stderr != strings.TrimSuffix(diff.stderr, refusal)+"kmsrotor: fixed 7 resources in cdk.out/AppStack.template.json, cfn/queue.json, cfn/stack.yaml, tf/main.tf, tf/mod/main.tf\n"+
-		"kmsrotor: not fixed: cfn/stack.yaml:24 ParamKey: EnableKeyRotation is set by an expression (!Ref)\n" {
+	if both.stderr != strings.TrimSuffix(diff.stderr, refusal)+"kmsrotor: fixed 9 resources in cfn/queue.json, cfn/stack.yaml, tf/main.tf, tf/mod/main.tf\n"+
+		"kmsrotor: not fixed: cdk.out/AppStack.template.json:3 AppStack/AppKey: the template is synthesized by the CDK (cdk.out) and overwritten on the next synth: set enableKeyRotation: true on the construct AppStack/AppKey in the CDK app, then cdk synth\n"+
+		"kmsrotor: not fixed: cfn/stack.yaml:42 CondKey: EnableKeyRotation is set by an expression (!If)\n"+
+		"kmsrotor: not fixed: tf/main.tf:20 aws_kms_key.by_condition: enable_key_rotation is set by an expression (length(local.envs) > 1), not a literal; set it by hand\n" {
 		t.Errorf("--diff --fix stderr:\ngot:\n%s\nwant the --diff output then the fix summary:\n%s", both.stderr, diff.stderr)
 	}
-	if len(changed(before, tree(t, dir))) != 5 {
-		t.Errorf("--diff --fix changed %v, want 5 files", changed(before, tree(t, dir)))
+	if len(changed(before, tree(t, dir))) != 4 {
+		t.Errorf("--diff --fix changed %v, want 4 files", changed(before, tree(t, dir)))
 	}
 }
 
@@ -407,14 +418,14 @@ func TestIacSARIFFixesApply(t *testing.T) {
 		{"tf/main.tf", "aws_kms_key.long_period", true},
 		{"tf/main.tf", "aws_kms_key.off_long_period", true},
 		{"tf/main.tf", "aws_kms_key.oneline", true},
-		{"tf/main.tf", "aws_kms_key.by_var", false},     // var.rotate, resolved false
+		{"tf/main.tf", "aws_kms_key.by_var", true},      // fixed at the variable's default
 		{"tf/main.tf", "aws_kms_key.counted[1]", false}, // count.index != 1
 		{"tf/mod/main.tf", "module.east.aws_kms_key.this", true},
 		{"tf/mod/main.tf", "module.west.aws_kms_key.this", true},
 		{"cfn/stack.yaml", "AbsentKey", true},
 		{"cfn/stack.yaml", "FalseKey", true},
 		{"cfn/stack.yaml", "LongKey", true},
-		{"cfn/stack.yaml", "ParamKey", false}, // !Ref
+		{"cfn/stack.yaml", "ParamKey", true},  // fixed at the parameter's Default
 		{"cfn/stack.yaml", "BareKey", true},   // the last line, without a newline
 		{"cfn/stack.json", "AbsentKey", true},
 		{"cfn/stack.json", "FalseKey", true},

@@ -273,16 +273,9 @@ func cdkRemediation(f *check.Finding, opts Options, k kmskey.Key) {
 	}
 	remove := f.Reason == check.ReasonInvalidValue
 	text := cloudformation.CDKFix(k.Resource, !remove, period, remove)
+	// The text is the fix: there is no template property to set.
 	f.Remediation.Text = strings.ToUpper(text[:1]) + text[1:] + "."
-	switch {
-	case remove:
-		f.Remediation.CloudFormation = "(CDK) remove enableKeyRotation and rotationPeriod"
-	case period > 0:
-		f.Remediation.CloudFormation = fmt.Sprintf("(CDK) enableKeyRotation: true, rotationPeriod: Duration.days(%d)", period)
-	default:
-		f.Remediation.CloudFormation = "(CDK) enableKeyRotation: true"
-	}
-	f.Remediation.Terraform = ""
+	f.Remediation.CloudFormation, f.Remediation.Terraform = "", ""
 }
 
 // display names a file for reports: relative to the directory the run
