@@ -425,8 +425,8 @@ func TestIacSARIFFixesApply(t *testing.T) {
 		{"cfn/stack.yaml", "AbsentKey", true},
 		{"cfn/stack.yaml", "FalseKey", true},
 		{"cfn/stack.yaml", "LongKey", true},
-		{"cfn/stack.yaml", "ParamKey", true},  // fixed at the parameter's Default
-		{"cfn/stack.yaml", "BareKey", true},   // the last line, without a newline
+		{"cfn/stack.yaml", "ParamKey", true}, // fixed at the parameter's Default
+		{"cfn/stack.yaml", "BareKey", true},  // the last line, without a newline
 		{"cfn/stack.json", "AbsentKey", true},
 		{"cfn/stack.json", "FalseKey", true},
 		{"cfn/stack.json", "LongKey", true},
