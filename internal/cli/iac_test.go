@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -137,6 +138,14 @@ func TestIacGolden(t *testing.T) {
 			written: []string{"cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf"}},
 		{name: "fix-parse-error", fixture: "project", args: []string{"broken", "cfn/queue.json", "--fix"}, code: ExitIncomplete,
 			written: []string{"cfn/queue.json"}},
+		// Values set outside the resource block: locals, variable defaults,
+		// tfvars, module calls (local and downloaded modules, one not
+		// downloaded), CloudFormation parameters, quoted booleans and
+		// numbers, asymmetric and HMAC keys with rotation on.
+		{name: "sources", fixture: "sources", args: []string{"."}, code: ExitFail},
+		{name: "sources-json", fixture: "sources", args: []string{".", "-o", "json"}, code: ExitFail},
+		{name: "sources-fix", fixture: "sources", args: []string{".", "--fix", "--diff", "--rotation-period-days", "180"}, code: ExitOK,
+			written: []string{"cfn/stack.yaml", "tf/main.tf", "tf/terraform.tfvars"}},
 		{name: "clean", fixture: "clean", args: []string{"."}, code: ExitOK},
 		{name: "clean-fix", fixture: "clean", args: []string{".", "--fix"}, code: ExitOK},
 	}
@@ -531,6 +540,73 @@ func TestIacFixPlanFile(t *testing.T) {
 		got := runIacMain(t, dir, tt.args...)
 		if got.code != tt.code || got.stderr != tt.stderr {
 			t.Errorf("iac %v on %s: got exit %d, stderr %q; want %d, %q", tt.args, tt.fixture, got.code, got.stderr, tt.code, tt.stderr)
+		}
+	}
+}
+
+// TestIacFixAtSourceRescan fixes the sources fixture (keys made through
+// modules, locals, variables, tfvars, parameters and quoted values), then
+// sets a 180-day period: judged at 180 days no FAIL is left, a second fix
+// changes nothing, downloaded modules are never edited, and every edited
+// Terraform file is as terraform fmt writes it.
+func TestIacFixAtSourceRescan(t *testing.T) {
+	dir := iacFixture(t, "sources")
+	before := tree(t, dir)
+	if got := runIacMain(t, dir, ".", "--fix"); got.code != ExitFail && got.code != ExitOK {
+		t.Fatalf("--fix: exit %d, stderr %s", got.code, got.stderr)
+	}
+	if got := runIacMain(t, dir, ".", "--fix", "--rotation-period-days", "180"); got.code != ExitOK {
+		t.Errorf("--fix --rotation-period-days 180: got exit %d, want %d (no FAIL left)\nstderr: %s", got.code, ExitOK, got.stderr)
+	}
+	doc, _ := iacDocument(t, dir, ".", "--max-rotation-days", "180")
+	for _, f := range doc.Findings {
+		if f.Status == check.StatusFail {
+			t.Errorf("after the fixes, judged at 180 days: %s %s is FAIL %s: %s", f.File, f.Resource, f.Reason, f.Message)
+		}
+		if f.Resource == "module.not_installed" && (f.Status != check.StatusManual || !strings.Contains(f.Message, "run terraform init in tf")) {
+			t.Errorf("module.not_installed: got %s %q, want MANUAL saying terraform init makes it checkable", f.Status, f.Message)
+		}
+		if strings.HasPrefix(f.Resource, "module.") && f.Resource != "module.not_installed" && (f.CallSite == nil || f.CallSite.File != "tf/main.tf") {
+			t.Errorf("%s: got call site %+v, want its module call in tf/main.tf", f.Resource, f.CallSite)
+		}
+	}
+	fixed := tree(t, dir)
+	again := runIacMain(t, dir, ".", "--fix", "--rotation-period-days", "180", "--max-rotation-days", "180")
+	if c := changed(fixed, tree(t, dir)); len(c) > 0 || !strings.Contains(again.stderr, "no file changed") {
+		t.Errorf("a second --fix changed %v (stderr %q), want nothing", c, again.stderr)
+	}
+	edited := changed(before, fixed)
+	for _, f := range edited {
+		if strings.Contains(f, ".terraform/") {
+			t.Errorf("--fix edited %s, a module terraform init downloaded", f)
+		}
+	}
+	if want := []string{"cfn/stack.yaml", "tf/main.tf", "tf/terraform.tfvars"}; !slices.Equal(edited, want) {
+		t.Errorf("--fix edited %v, want %v", edited, want)
+	}
+	terraformFmtCheck(t, dir, edited)
+}
+
+// terraformFmtCheck runs terraform fmt -check on the Terraform files among
+// files (relative to dir). Without terraform on PATH it skips, unless CI is
+// set: CI must run it.
+func terraformFmtCheck(t *testing.T, dir string, files []string) {
+	t.Helper()
+	bin, err := exec.LookPath("terraform")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("terraform is not on PATH; CI must run terraform fmt -check: %v", err)
+		}
+		t.Skipf("terraform is not on PATH: %v", err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".tf") && !strings.HasSuffix(f, ".tfvars") && !strings.HasSuffix(f, ".tofu") {
+			continue
+		}
+		cmd := exec.Command(bin, "fmt", "-check", "-diff", filepath.Join(dir, filepath.FromSlash(f)))
+		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("terraform fmt -check %s: %v\n%s", f, err, out)
 		}
 	}
 }

@@ -325,7 +325,6 @@ func (in *instance) notDownloaded(c *moduleCall) {
 	if k.Rotation.Enabled == kmskey.Unknown {
 		k.Unresolved = append(k.Unresolved, kmskey.AttrRotation)
 	} else if k.Rotation.Enabled == kmskey.True {
-		k.Rotation.PeriodDays = kmskey.DefaultRotationPeriodDays
 		if a := c.args["rotation_period_in_days"]; a != nil {
 			if v, ok := in.evalKnown(a.Expr, rep{}); ok && !v.IsNull() {
 				if n, err := convert.Convert(v, cty.Number); err == nil {
@@ -338,8 +337,10 @@ func (in *instance) notDownloaded(c *moduleCall) {
 				k.Unresolved = append(k.Unresolved, kmskey.AttrPeriod)
 			}
 		} else {
-			// Where the period goes is the call: the module's variable.
-			sites.Period = &Site{File: c.file, Line: c.line, Insert: true, Arg: "rotation_period_in_days"}
+			// The module's default is not known, nor the name of its
+			// variable for the period, if any.
+			k.Rotation.PeriodDays = 0
+			k.Unresolved = append(k.Unresolved, kmskey.AttrPeriod)
 		}
 	}
 	in.ev.res.Keys = append(in.ev.res.Keys, k)
