@@ -250,3 +250,59 @@ func TestRunJSONNotWellFormed(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSharedSource: a value that also sets something other than
+// rotation is not edited; the finding says so and names the line to change.
+func TestRunSharedSource(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"main.tf": `locals {
+  flag = false
+}
+
+resource "aws_kms_key" "k" {
+  enable_key_rotation = local.flag
+}
+
+resource "aws_kms_key" "other" {
+  enable_key_rotation = true
+  multi_region        = local.flag
+}
+`,
+		"t.yaml": `Parameters:
+  Flag:
+    Type: String
+    Default: "false"
+Resources:
+  K:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !Ref Flag
+      MultiRegion: !Ref Flag
+`,
+	})
+	before, _ := os.ReadFile(filepath.Join(dir, "main.tf"))
+	res, err := Run(t.Context(), Options{Paths: []string{"."}, Dir: dir, Policy: policy, Fix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "main.tf")); string(after) != string(before) {
+		t.Errorf("--fix edited a local shared with another argument:\n%s", after)
+	}
+	want := map[string]string{
+		"aws_kms_key.k": "local.flag is also used for other values than rotation (2 uses, 1 for rotation), and editing main.tf line 2 would change them too",
+		"K":             "parameter Flag, which is also used elsewhere (2 uses, 1 for rotation), so its Default (line 4) is not changed; set EnableKeyRotation to true on line 9",
+	}
+	for _, f := range res.Findings {
+		w, ok := want[f.Resource]
+		if !ok {
+			continue
+		}
+		if f.Status != check.StatusFail || !strings.Contains(f.Message, w) {
+			t.Errorf("%s: got %s %q, want FAIL saying %q", f.Resource, f.Status, f.Message, w)
+		}
+		delete(want, f.Resource)
+	}
+	if len(want) > 0 {
+		t.Errorf("no finding for %v", want)
+	}
+}
