@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/report"
 )
@@ -307,6 +309,17 @@ func TestIacSARIF(t *testing.T) {
 						} `json:"region"`
 					} `json:"physicalLocation"`
 				} `json:"locations"`
+				RelatedLocations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+							EndLine   int `json:"endLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"relatedLocations"`
 			} `json:"results"`
 		} `json:"runs"`
 	}
@@ -321,20 +334,33 @@ func TestIacSARIF(t *testing.T) {
 		start, end int
 		reason     string
 	}
-	var results []loc
+	var results, related []loc
 	for _, r := range sarif.Runs[0].Results {
 		if len(r.Locations) != 1 {
 			t.Errorf("result %s has %d locations, want 1", r.RuleID, len(r.Locations))
 			continue
 		}
+		reason := r.RuleID[strings.LastIndex(r.RuleID, "/")+1:]
 		p := r.Locations[0].PhysicalLocation
-		results = append(results, loc{p.ArtifactLocation.URI, p.Region.StartLine, p.Region.EndLine, r.RuleID[strings.LastIndex(r.RuleID, "/")+1:]})
+		results = append(results, loc{p.ArtifactLocation.URI, p.Region.StartLine, p.Region.EndLine, reason})
+		for _, rl := range r.RelatedLocations {
+			p := rl.PhysicalLocation
+			related = append(related, loc{p.ArtifactLocation.URI, p.Region.StartLine, p.Region.EndLine, reason})
+		}
 	}
 	for _, f := range doc.Findings {
 		if f.Status != check.StatusFail && f.Status != check.StatusManual {
 			continue
 		}
 		want := loc{f.File, f.StartLine, f.EndLine, f.Reason}
+		if c := f.CallSite; c != nil {
+			// A key made in a module is at its call, the module's
+			// resource related.
+			if !slices.Contains(related, want) {
+				t.Errorf("SARIF related locations %v lack %s %s: %+v", related, f.Status, f.Resource, want)
+			}
+			want = loc{c.File, c.StartLine, c.StartLine, f.Reason}
+		}
 		if !slices.Contains(results, want) {
 			t.Errorf("SARIF results %v lack %s %s: %+v", results, f.Status, f.Resource, want)
 		}
@@ -345,8 +371,10 @@ func TestIacSARIF(t *testing.T) {
 type sarifFixes struct {
 	Runs []struct {
 		Results []struct {
-			Level     string `json:"level"`
-			Locations []struct {
+			Level      string            `json:"level"`
+			Properties map[string]any    `json:"properties"`
+			Related    []json.RawMessage `json:"relatedLocations"`
+			Locations  []struct {
 				LogicalLocations []struct {
 					FullyQualifiedName string `json:"fullyQualifiedName"`
 				} `json:"logicalLocations"`
@@ -452,8 +480,10 @@ func TestIacSARIFFixesApply(t *testing.T) {
 	}
 	jsonDoc, _ := iacDocument(t, dir, ".")
 	edits := map[string]int{}
+	moduleFile := map[string]string{}
 	for _, f := range jsonDoc.Findings {
 		edits[f.File+" "+f.Resource] = len(f.Remediation.Edits)
+		moduleFile[f.Resource] = f.File
 	}
 
 	// Replacements by file; a module block instantiated twice has the same
@@ -463,6 +493,10 @@ func TestIacSARIFFixesApply(t *testing.T) {
 	for _, r := range log.Runs[0].Results {
 		loc := r.Locations[0]
 		key := loc.PhysicalLocation.ArtifactLocation.URI + " " + loc.LogicalLocations[0].FullyQualifiedName
+		if res, ok := r.Properties["resource"].(string); ok && len(r.Related) > 0 {
+			// A key made in a module: its location is the call.
+			key = moduleFile[res] + " " + res
+		}
 		hasFix[key] = len(r.Fixes) > 0
 		for _, x := range r.Fixes {
 			for _, c := range x.ArtifactChanges {
@@ -607,6 +641,44 @@ func terraformFmtCheck(t *testing.T, dir string, files []string) {
 		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("terraform fmt -check %s: %v\n%s", f, err, out)
+		}
+	}
+}
+
+// TestIacSARIFValidates: the SARIF of the sources fixture (keys made in
+// modules, with fixes at their calls) validates against SARIF 2.1.0.
+func TestIacSARIFValidates(t *testing.T) {
+	const schemaFile = "../report/testdata/sarif-2.1.0.json" // a copy of shared/schemas/sarif-2.1.0.json
+	f, err := os.Open(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	schemaDoc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	const url = "https://example.invalid/sarif-2.1.0.json"
+	if err := c.AddResource(url, schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fixture := range []string{"sources", "project"} {
+		got := runIacMain(t, iacFixture(t, fixture), ".", "-o", "sarif")
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(got.stdout))
+		if err != nil {
+			t.Fatalf("%s: the SARIF is not JSON: %v", fixture, err)
+		}
+		if err := sch.Validate(inst); err != nil {
+			t.Errorf("%s: the SARIF does not validate against SARIF 2.1.0: %v", fixture, err)
+		}
+		if !strings.Contains(got.stdout, `"originalUriBaseIds"`) || strings.Contains(got.stdout, `"file://`) {
+			t.Errorf("%s: want %%SRCROOT%% declared and no absolute URI", fixture)
 		}
 	}
 }

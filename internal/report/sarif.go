@@ -41,7 +41,14 @@ type sarifRun struct {
 	Invocations []sarifInvocation `json:"invocations"`
 	Results     []sarifResult     `json:"results"`
 	ColumnKind  string            `json:"columnKind,omitempty"`
-	Properties  map[string]any    `json:"properties,omitempty"`
+	// OriginalURIBaseIDs says what %SRCROOT%, the base of every relative
+	// URI, stands for; its absolute path is left out, as it is of the report.
+	OriginalURIBaseIDs map[string]sarifBase `json:"originalUriBaseIds,omitempty"`
+	Properties         map[string]any       `json:"properties,omitempty"`
+}
+
+type sarifBase struct {
+	Description sarifText `json:"description"`
 }
 
 type sarifTool struct {
@@ -110,6 +117,7 @@ type sarifResult struct {
 	Level               string             `json:"level"`
 	Message             sarifText          `json:"message"`
 	Locations           []sarifLocation    `json:"locations"`
+	RelatedLocations    []sarifLocation    `json:"relatedLocations,omitempty"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
 	Fixes               []sarifFix         `json:"fixes,omitempty"`
@@ -117,6 +125,8 @@ type sarifResult struct {
 }
 
 type sarifLocation struct {
+	ID               *int           `json:"id,omitempty"`
+	Message          *sarifText     `json:"message,omitempty"`
 	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
 	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
 }
@@ -220,7 +230,8 @@ func writeSARIF(w io.Writer, doc *Document, _ Options) error {
 			Results:     b.results,
 			// Fix regions use column 1 only, which is the same in every
 			// column kind; say which one anyway, as GitHub expects.
-			ColumnKind: "utf16CodeUnits",
+			ColumnKind:         "utf16CodeUnits",
+			OriginalURIBaseIDs: baseIDs(doc),
 			Properties: map[string]any{
 				"kind":           doc.Scan.Kind,
 				"schema_version": doc.SchemaVersion,
@@ -236,6 +247,17 @@ func writeSARIF(w io.Writer, doc *Document, _ Options) error {
 		return fmt.Errorf("write sarif report: %w", err)
 	}
 	return nil
+}
+
+// baseIDs declares %SRCROOT% when a file is named: IaC findings and errors.
+func baseIDs(doc *Document) map[string]sarifBase {
+	named := slices.ContainsFunc(doc.Findings, func(f check.Finding) bool { return f.File != "" }) ||
+		slices.ContainsFunc(doc.Errors, func(e ScanError) bool { return e.File != "" })
+	if !named {
+		return nil
+	}
+	return map[string]sarifBase{srcRoot: {Description: sarifText{
+		Text: "The directory kmsrotor ran in (the repository root in CI); every relative URI is relative to it."}}}
 }
 
 type sarifBuilder struct {
@@ -335,6 +357,20 @@ func (b *sarifBuilder) result(f check.Finding) sarifResult {
 		}
 	}
 	r.Locations = []sarifLocation{loc}
+	if c := f.CallSite; c != nil && c.File != "" {
+		// A key made in a module: the call is what the user edits, so it
+		// is the primary location; the module's resource is related.
+		call := sarifLocation{
+			PhysicalLocation: &sarifPhysical{ArtifactLocation: artifact(c.File), Region: lineRegion(c.StartLine, c.StartLine)},
+			LogicalLocations: []sarifLogical{{Name: lastSegment(c.Module), FullyQualifiedName: c.Module, Kind: "module"}},
+		}
+		id := 1
+		loc.ID = &id
+		loc.Message = &sarifText{Text: "The key's resource in the module " + c.Module + "."}
+		r.Locations = []sarifLocation{call}
+		r.RelatedLocations = []sarifLocation{loc}
+		r.Properties["resource"] = f.Resource
+	}
 	if f.Error != nil {
 		r.Properties["error_operation"] = f.Error.Operation
 		r.Properties["error_code"] = f.Error.Code
