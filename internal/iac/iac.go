@@ -398,7 +398,12 @@ func collect(opts Options) (inputs, error) {
 
 func isTerraformFile(path string) bool {
 	name := strings.ToLower(filepath.Base(path))
-	return strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json")
+	for _, ext := range []string{".tf", ".tf.json", ".tofu", ".tofu.json"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // sources are the files that define keys, as load read them: the content

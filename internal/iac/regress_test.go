@@ -306,3 +306,42 @@ Resources:
 		t.Errorf("no finding for %v", want)
 	}
 }
+
+// TestRunOpenTofu: .tofu and .tofu.json files are configuration, and a
+// .tofu file replaces the .tf file of the same name, as OpenTofu reads
+// them; --fix rewrites the .tofu file.
+func TestRunOpenTofu(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"main.tf":            "resource \"aws_kms_key\" \"k\" {\n  enable_key_rotation = true\n}\n",
+		"main.tofu":          "resource \"aws_kms_key\" \"k\" {\n  enable_key_rotation = false\n}\n",
+		"extra.tofu.json":    `{"resource": {"aws_kms_key": {"j": {"enable_key_rotation": true}}}}`,
+		"only/keys.tofu":     "resource \"aws_kms_key\" \"t\" {}\n",
+		"only/README.md":     "not configuration\n",
+		"shadow/a.tf.json":   `{"resource": {"aws_kms_key": {"a": {"enable_key_rotation": false}}}}`,
+		"shadow/a.tofu.json": `{"resource": {"aws_kms_key": {"a": {"enable_key_rotation": true}}}}`,
+	})
+	res, err := Run(t.Context(), Options{Paths: []string{"."}, Dir: dir, Policy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := summarize(res.Findings)
+	want := []string{
+		"extra.tofu.json:1 aws_kms_key.j terraform PASS rotation_enabled",
+		"main.tofu:1 aws_kms_key.k terraform FAIL rotation_disabled",
+		"only/keys.tofu:1 aws_kms_key.t terraform FAIL rotation_disabled",
+		"shadow/a.tofu.json:1 aws_kms_key.a terraform PASS rotation_enabled",
+	}
+	if !slices.Equal(got, want) || len(res.Diags) != 0 {
+		t.Errorf("Run on OpenTofu files: got %q, diags %+v; want %q and no diags", got, res.Diags, want)
+	}
+	res, err = Run(t.Context(), Options{Paths: []string{"."}, Dir: dir, Policy: policy, Fix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Fixed, []string{"main.tofu", "only/keys.tofu"}) {
+		t.Errorf("--fix on OpenTofu files: fixed %v, want main.tofu and only/keys.tofu", res.Fixed)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "main.tf")); !strings.Contains(string(b), "enable_key_rotation = true") {
+		t.Errorf("--fix changed main.tf, which main.tofu replaces:\n%s", b)
+	}
+}

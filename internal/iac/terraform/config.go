@@ -279,7 +279,7 @@ func listDir(dir string) dirListing {
 			continue
 		}
 		switch {
-		case strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json"):
+		case isConfigFile(name):
 			ls.configs = append(ls.configs, filepath.Join(dir, name))
 		case name == "terraform.tfvars" || name == "terraform.tfvars.json":
 			ls.autoVars = append(ls.autoVars, filepath.Join(dir, name))
@@ -291,7 +291,29 @@ func listDir(dir string) dirListing {
 	// terraform.tfvars.json and the auto files are in lexical order, as
 	// Terraform applies them.
 	ls.autoVars = append(ls.autoVars, auto...)
+	ls.configs = tofuShadows(ls.configs)
 	return ls
+}
+
+// tofuShadows drops the .tf (.tf.json) files for which a .tofu
+// (.tofu.json) file of the same name exists: OpenTofu reads the .tofu file
+// instead, so that one configuration can serve both tools.
+func tofuShadows(configs []string) []string {
+	has := make(map[string]bool, len(configs))
+	for _, c := range configs {
+		has[c] = true
+	}
+	out := configs[:0]
+	for _, c := range configs {
+		switch {
+		case strings.HasSuffix(c, ".tf") && has[strings.TrimSuffix(c, ".tf")+".tofu"]:
+			continue
+		case strings.HasSuffix(c, ".tf.json") && has[strings.TrimSuffix(c, ".tf.json")+".tofu.json"]:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // ignoredFile reports the names Terraform itself skips: hidden files and
@@ -301,7 +323,7 @@ func ignoredFile(name string) bool {
 }
 
 func isOverride(path string) bool {
-	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".json"), ".tf")
+	base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".json"), ".tf"), ".tofu")
 	return base == "override" || strings.HasSuffix(base, "_override")
 }
 
