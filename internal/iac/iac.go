@@ -203,6 +203,9 @@ func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, r
 			if s.Note != "" {
 				f.Message += " (" + s.Note + ")"
 			}
+			if s.DeclaredFile != "" {
+				f.Message += fmt.Sprintf(" (declared in %s line %d, which is what to fix)", opts.display(s.DeclaredFile), s.DeclaredLine)
+			}
 		}
 		if f.Status == check.StatusFail && keys[i].Source == kmskey.SourceCloudFormation && cloudformation.InCDKOut(keys[i].File) {
 			cdkRemediation(&f, opts, keys[i])
@@ -432,13 +435,14 @@ func load(ctx context.Context, in inputs, varFiles []string) ([]kmskey.Key, []Di
 		keys  []kmskey.Key
 		diags []Diagnostic
 		src   []byte
+		sites []terraform.KeySites
 	}
 	results := make([]fileResult, len(in.files))
 	next := make(chan int)
 	for range max(1, min(runtime.GOMAXPROCS(0), len(in.files))) {
 		wg.Go(func() {
 			for i := range next {
-				results[i].keys, results[i].diags, results[i].src = loadFile(in.files[i], in.explicit[in.files[i]])
+				results[i].keys, results[i].diags, results[i].src, results[i].sites = loadFile(in.files[i], in.explicit[in.files[i]])
 			}
 		})
 	}
@@ -459,6 +463,9 @@ feed:
 		diags = append(diags, Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message})
 	}
 	srcs := sources{tf: tf.Sources, cfn: map[string][]byte{}, tfSites: tf.Sites}
+	if len(srcs.tfSites) != len(keys) {
+		srcs.tfSites = make([]terraform.KeySites, len(keys))
+	}
 	for _, d := range diags {
 		if d.Code == CodeParseError && strings.HasPrefix(d.Message, "duplicate ") {
 			if srcs.noEdit == nil {
@@ -468,6 +475,11 @@ feed:
 		}
 	}
 	for i, r := range results {
+		if len(r.sites) == len(r.keys) {
+			srcs.tfSites = append(srcs.tfSites, r.sites...)
+		} else {
+			srcs.tfSites = append(srcs.tfSites, make([]terraform.KeySites, len(r.keys))...)
+		}
 		keys = append(keys, r.keys...)
 		diags = append(diags, r.diags...)
 		if len(r.keys) > 0 && r.keys[0].Source == kmskey.SourceCloudFormation {
@@ -480,10 +492,10 @@ feed:
 // loadFile reads one JSON, YAML or template file: a Terraform plan, a
 // CloudFormation template, or something else, ignored. It returns the
 // file's content too.
-func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte) {
+func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte, []terraform.KeySites) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}, nil
+		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}, nil, nil
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") && terraform.IsPlan(src) {
 		r := terraform.LoadPlan(path, src)
@@ -491,18 +503,18 @@ func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte) {
 		for i, d := range r.Diags {
 			diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message}
 		}
-		return r.Keys, diags, src
+		return r.Keys, diags, src, r.Sites
 	}
 	r := cloudformation.Parse(path, src)
 	if !r.Template && !explicit {
-		return nil, nil, src
+		return nil, nil, src, nil
 	}
 	if !r.Template && len(r.Diags) == 0 {
-		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src
+		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src, nil
 	}
 	diags := make([]Diagnostic, len(r.Diags))
 	for i, d := range r.Diags {
 		diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: d.Code, Message: d.Message}
 	}
-	return r.Keys, diags, src
+	return r.Keys, diags, src, nil
 }

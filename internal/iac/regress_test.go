@@ -345,3 +345,39 @@ func TestRunOpenTofu(t *testing.T) {
 		t.Errorf("--fix changed main.tf, which main.tofu replaces:\n%s", b)
 	}
 }
+
+// TestRunPlanDeclared: a plan's finding carries its address and, when the
+// plan's configuration can be found on disk (beside the plan, or in the
+// local module the configuration names), the line that declares it.
+func TestRunPlanDeclared(t *testing.T) {
+	plan := `{"format_version": "1.2",
+ "planned_values": {"root_module": {
+  "resources": [{"address": "aws_kms_key.k", "mode": "managed", "type": "aws_kms_key", "name": "k", "values": {"enable_key_rotation": false}}],
+  "child_modules": [{"address": "module.m", "resources": [{"address": "module.m.aws_kms_key.inner", "mode": "managed", "type": "aws_kms_key", "name": "inner", "values": {"enable_key_rotation": false}}]}]}},
+ "configuration": {"root_module": {
+  "resources": [{"address": "aws_kms_key.k"}],
+  "module_calls": {"m": {"source": "./mod", "module": {"resources": [{"address": "aws_kms_key.inner"}]}}}}}}
+`
+	dir := writeFiles(t, map[string]string{
+		"plan/plan.json":    plan,
+		"plan/main.tf":      "# keys\n\nresource \"aws_kms_key\" \"k\" {\n}\n",
+		"plan/mod/keys.tf":  "resource \"aws_kms_key\" \"inner\" {}\n",
+		"plan/mod/other.tf": "resource \"aws_kms_key\" \"innerx\" {}\n",
+	})
+	res, err := Run(t.Context(), Options{Paths: []string{"plan/plan.json"}, Dir: dir, Policy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"aws_kms_key.k":              "(declared in plan/main.tf line 3, which is what to fix)",
+		"module.m.aws_kms_key.inner": "(declared in plan/mod/keys.tf line 1, which is what to fix)",
+	}
+	for _, f := range res.Findings {
+		if w, ok := want[f.Resource]; ok && f.File == "plan/plan.json" && strings.Contains(f.Message, w) {
+			delete(want, f.Resource)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("plan findings %+v lack %v", summarize(res.Findings), want)
+	}
+}

@@ -59,6 +59,10 @@ type KeySites struct {
 	Downloaded bool
 	// Note is said of the key in its finding: a module not downloaded.
 	Note string
+	// DeclaredFile and DeclaredLine are, for a key of a plan, the block in
+	// the configuration the plan was made from, when it is on disk.
+	DeclaredFile string
+	DeclaredLine int
 }
 
 // maxHops bounds how far a value is followed through locals and variables.
