@@ -3,16 +3,20 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/report"
@@ -680,5 +684,230 @@ func TestIacSARIFValidates(t *testing.T) {
 		if !strings.Contains(got.stdout, `"originalUriBaseIds"`) || strings.Contains(got.stdout, `"file://`) {
 			t.Errorf("%s: want %%SRCROOT%% declared and no absolute URI", fixture)
 		}
+	}
+}
+
+// actionRun is one run of scripts/action.sh.
+type actionRun struct {
+	code    int
+	stderr  string
+	outputs map[string]string // $GITHUB_OUTPUT
+	goLog   string            // the go commands the script ran
+}
+
+// TestActionScript runs scripts/action.sh, the logic of the GitHub Action
+// (action.yml), on fixtures, with a stand-in go command: go install copies
+// a kmsrotor built from this tree, so no network is used.
+func TestActionScript(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skipf("bash is not on PATH: %v", err)
+	}
+	script, err := filepath.Abs("../../scripts/action.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	built := filepath.Join(tmp, "kmsrotor")
+	build := exec.Command("go", "build", "-o", built, "../../cmd/kmsrotor")
+	build.Env = append(os.Environ(), "GOPROXY=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	fakeGo := filepath.Join(tmp, "fakego")
+	if err := os.MkdirAll(fakeGo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const goScript = `#!/bin/sh
+echo "$*" >>"$FAKE_GO_LOG"
+case "$1" in
+env) if [ "$2" = GOBIN ]; then echo "$FAKE_GOBIN"; fi; exit 0 ;;
+install) if [ -n "$FAKE_INSTALL_FAIL" ]; then exit 1; fi; mkdir -p "$FAKE_GOBIN" && cp "$FAKE_KMSROTOR" "$FAKE_GOBIN/kmsrotor"; exit 0 ;;
+esac
+exit 1
+`
+	if err := os.WriteFile(filepath.Join(fakeGo, "go"), []byte(goScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, dir string, env ...string) actionRun {
+		t.Helper()
+		work := t.TempDir()
+		out, log := filepath.Join(work, "github_output"), filepath.Join(work, "go.log")
+		cmd := exec.Command(bash, script)
+		cmd.Dir = dir
+		cmd.Env = append([]string{
+			"PATH=" + fakeGo + string(os.PathListSeparator) + os.Getenv("PATH"),
+			"GITHUB_OUTPUT=" + out, "FAKE_GO_LOG=" + log, "FAKE_GOBIN=" + filepath.Join(work, "bin"), "FAKE_KMSROTOR=" + built,
+		}, env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		r := actionRun{stderr: stderr.String(), outputs: map[string]string{}}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(out)
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				r.outputs[k] = v
+			}
+		}
+		g, _ := os.ReadFile(log)
+		r.goLog = string(g)
+		return r
+	}
+	const install = "install github.com/kmsrotor/kmsrotor/cmd/kmsrotor@v0.1.0"
+	tests := []struct {
+		name    string
+		fixture string
+		env     []string
+		code    int
+		outputs map[string]string
+		stderr  string // a fragment
+	}{
+		{"a FAIL fails the job after the upload", "sources", []string{"KMSROTOR_VERSION=v0.1.0"}, 0,
+			map[string]string{"sarif-file": "kmsrotor.sarif", "exit-code": "3", "fail": "true"}, ""},
+		{"fail-on never", "sources", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_FAIL_ON=never"}, 0,
+			map[string]string{"sarif-file": "kmsrotor.sarif", "exit-code": "3", "fail": "false"}, ""},
+		{"clean", "clean", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_SARIF=out/k.sarif"}, 0,
+			map[string]string{"sarif-file": "out/k.sarif", "exit-code": "0", "fail": "false"}, ""},
+		{"paths and arguments", "sources", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_PATHS=tf/modules cfn/stack.yaml", "KMSROTOR_ARGS=--max-rotation-days 180"}, 0,
+			map[string]string{"sarif-file": "kmsrotor.sarif", "exit-code": "3", "fail": "true"}, ""},
+		{"incomplete fails with fail-on incomplete", "project", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_PATHS=broken", "KMSROTOR_FAIL_ON=incomplete"}, 0,
+			map[string]string{"sarif-file": "kmsrotor.sarif", "exit-code": "4", "fail": "true"}, ""},
+		{"a usage error leaves nothing to upload", "clean", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_ARGS=--frobnicate"}, 2,
+			map[string]string{"exit-code": "2"}, "kmsrotor iac exited with 2"},
+		{"an unpinned version is refused", "clean", []string{"KMSROTOR_VERSION=main"}, 2, map[string]string{}, `version "main" is not a release tag`},
+		{"no version", "clean", nil, 2, map[string]string{}, "pin the release"},
+		{"a bad fail-on", "clean", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_FAIL_ON=sometimes"}, 2, map[string]string{}, `fail-on "sometimes"`},
+		{"an install that fails", "clean", []string{"KMSROTOR_VERSION=v9.9.9", "FAKE_INSTALL_FAIL=1"}, 2, map[string]string{}, "check that the release exists"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := iacFixture(t, tc.fixture)
+			got := run(t, dir, tc.env...)
+			if got.code != tc.code || !strings.Contains(got.stderr, tc.stderr) {
+				t.Errorf("action.sh: got exit %d, stderr %q; want %d, stderr containing %q", got.code, got.stderr, tc.code, tc.stderr)
+			}
+			if len(got.outputs) != len(tc.outputs) {
+				t.Errorf("action.sh outputs: got %v, want %v", got.outputs, tc.outputs)
+			}
+			for k, v := range tc.outputs {
+				if got.outputs[k] != v {
+					t.Errorf("action.sh output %s: got %q, want %q", k, got.outputs[k], v)
+				}
+			}
+			if tc.code == 0 && !strings.Contains(got.goLog, install) {
+				t.Errorf("action.sh ran go %q, want %q", got.goLog, install)
+			}
+			if tc.code == 2 && len(tc.outputs) == 0 && strings.Contains(got.goLog, "install") && !strings.Contains(tc.name, "install") {
+				t.Errorf("action.sh installed (%q) despite a bad input", got.goLog)
+			}
+			if f := got.outputs["sarif-file"]; f != "" {
+				var log struct {
+					Version string `json:"version"`
+					Runs    []struct {
+						Results []json.RawMessage `json:"results"`
+					} `json:"runs"`
+				}
+				b, err := os.ReadFile(filepath.Join(dir, f))
+				if err != nil || json.Unmarshal(b, &log) != nil || log.Version != "2.1.0" {
+					t.Fatalf("the SARIF file %s: %v, version %q", f, err, log.Version)
+				}
+				if fails := got.outputs["exit-code"] == "3"; fails != (len(log.Runs[0].Results) > 0) {
+					t.Errorf("the SARIF file has %d results with exit code %s", len(log.Runs[0].Results), got.outputs["exit-code"])
+				}
+			}
+		})
+	}
+}
+
+// TestActionAndHooksWiring checks action.yml and .pre-commit-hooks.yaml
+// against what the script and the command take: every input reaches the
+// script, the SARIF it writes is what is uploaded, and the hooks run iac.
+func TestActionAndHooksWiring(t *testing.T) {
+	var action struct {
+		Inputs map[string]struct {
+			Default string `yaml:"default"`
+		} `yaml:"inputs"`
+		Runs struct {
+			Using string `yaml:"using"`
+			Steps []struct {
+				ID   string            `yaml:"id"`
+				If   string            `yaml:"if"`
+				Uses string            `yaml:"uses"`
+				Run  string            `yaml:"run"`
+				Env  map[string]string `yaml:"env"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	readYAML(t, "../../action.yml", &action)
+	if action.Runs.Using != "composite" {
+		t.Errorf("action.yml: runs.using %q, want composite", action.Runs.Using)
+	}
+	var scan, upload bool
+	for _, s := range action.Runs.Steps {
+		switch {
+		case s.ID == "scan":
+			scan = strings.Contains(s.Run, "$GITHUB_ACTION_PATH/scripts/action.sh")
+			for _, in := range []string{"version", "paths", "args", "sarif-file", "fail-on"} {
+				if !slices.Contains(slices.Collect(maps.Values(s.Env)), "${{ inputs."+in+" }}") {
+					t.Errorf("action.yml: input %s does not reach the script (env %v)", in, s.Env)
+				}
+			}
+			if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(action.Inputs["version"].Default) {
+				t.Errorf("action.yml: version default %q is not a pinned release", action.Inputs["version"].Default)
+			}
+		case strings.HasPrefix(s.Uses, "github/codeql-action/upload-sarif@"):
+			upload = s.With["sarif_file"] == "${{ steps.scan.outputs.sarif-file }}" && strings.Contains(s.If, "inputs.upload == 'true'")
+		}
+	}
+	if !scan || !upload {
+		t.Errorf("action.yml: got a scan step running scripts/action.sh %v, an upload-sarif step of its SARIF %v; want both", scan, upload)
+	}
+
+	var hooks []struct {
+		ID            string   `yaml:"id"`
+		Entry         string   `yaml:"entry"`
+		Args          []string `yaml:"args"`
+		Language      string   `yaml:"language"`
+		Files         string   `yaml:"files"`
+		PassFilenames *bool    `yaml:"pass_filenames"`
+	}
+	readYAML(t, "../../.pre-commit-hooks.yaml", &hooks)
+	want := map[string]string{"kmsrotor-iac": "kmsrotor iac", "kmsrotor-iac-fix": "kmsrotor iac --fix"}
+	for _, h := range hooks {
+		if want[h.ID] != h.Entry || h.Language != "golang" || h.PassFilenames == nil || *h.PassFilenames {
+			t.Errorf("hook %s: entry %q, language %s, pass_filenames %v; want %q, golang, false", h.ID, h.Entry, h.Language, h.PassFilenames, want[h.ID])
+		}
+		files := regexp.MustCompile(h.Files)
+		for _, name := range []string{"main.tf", "main.tofu", "prod.tfvars", "stack.yaml", "cdk.out/App.template.json"} {
+			if !files.MatchString(name) {
+				t.Errorf("hook %s: files %q does not match %s", h.ID, h.Files, name)
+			}
+		}
+		// The hook's command line parses.
+		args := append(strings.Fields(strings.TrimPrefix(h.Entry, "kmsrotor ")), h.Args...)
+		if got := Main(append(args, "--help"), &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now, Context: t.Context(), WorkingDir: t.TempDir()}); got != ExitOK {
+			t.Errorf("hook %s: kmsrotor %v --help exits %d", h.ID, args, got)
+		}
+		delete(want, h.ID)
+	}
+	if len(want) > 0 {
+		t.Errorf(".pre-commit-hooks.yaml lacks %v", want)
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }
