@@ -381,3 +381,34 @@ func TestRunPlanDeclared(t *testing.T) {
 		t.Errorf("plan findings %+v lack %v", summarize(res.Findings), want)
 	}
 }
+
+// TestRunDuplicates: a resource or logical ID declared twice is an error
+// naming both lines, and --fix leaves that file alone.
+func TestRunDuplicates(t *testing.T) {
+	files := map[string]string{
+		"main.tf": "resource \"aws_kms_key\" \"k\" {}\n\nresource \"aws_kms_key\" \"k\" {\n  description = \"again\"\n}\n",
+		"t.yaml":  "Resources:\n  K:\n    Type: AWS::KMS::Key\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      Description: again\n",
+	}
+	dir := writeFiles(t, files)
+	res, err := Run(t.Context(), Options{Paths: []string{"."}, Dir: dir, Policy: policy, Fix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range files {
+		if b, _ := os.ReadFile(filepath.Join(dir, name)); string(b) != src {
+			t.Errorf("--fix edited %s, which declares a resource twice:\n%s", name, b)
+		}
+	}
+	want := map[string]string{
+		"main.tf": "duplicate resource aws_kms_key.k; it is first declared at main.tf:1",
+		"t.yaml":  "duplicate logical ID K on lines 2 and 4",
+	}
+	for _, d := range res.Diags {
+		if w, ok := want[d.File]; ok && d.Code == CodeParseError && strings.Contains(d.Message, w) {
+			delete(want, d.File)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("diags %+v lack %v", res.Diags, want)
+	}
+}
