@@ -592,11 +592,16 @@ func TestIacFixAtSourceRescan(t *testing.T) {
 	before := tree(t, dir)
 	if got := runIacMain(t, dir, ".", "--fix"); got.code != ExitFail && got.code != ExitOK {
 		t.Fatalf("--fix: exit %d, stderr %s", got.code, got.stderr)
+	} else if strings.Contains(got.stdout+got.stderr, dir) {
+		t.Errorf("--fix names the absolute directory %s:\n%s%s", dir, got.stdout, got.stderr)
 	}
 	if got := runIacMain(t, dir, ".", "--fix", "--rotation-period-days", "180"); got.code != ExitOK {
 		t.Errorf("--fix --rotation-period-days 180: got exit %d, want %d (no FAIL left)\nstderr: %s", got.code, ExitOK, got.stderr)
 	}
-	doc, _ := iacDocument(t, dir, ".", "--max-rotation-days", "180")
+	doc, docRun := iacDocument(t, dir, ".", "--max-rotation-days", "180")
+	if strings.Contains(docRun.stdout+docRun.stderr, dir) {
+		t.Errorf("the report names the absolute directory %s:\n%s%s", dir, docRun.stdout, docRun.stderr)
+	}
 	for _, f := range doc.Findings {
 		if f.Status == check.StatusFail {
 			t.Errorf("after the fixes, judged at 180 days: %s %s is FAIL %s: %s", f.File, f.Resource, f.Reason, f.Message)
