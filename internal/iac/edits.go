@@ -27,7 +27,7 @@ import (
 // read, as a SARIF fix's must be.
 func fixEdits(opts Options, keys []kmskey.Key, findings []check.Finding, srcs sources, refused map[refusalKey]string) map[int][]check.Edit {
 	var targets []fixTarget
-	for _, t := range plan(opts, keys, findings, srcs.tfSites) {
+	for _, t := range planOps(opts, keys, findings, srcs) {
 		if _, ok := refused[refusalKey{t.file, t.resources[0]}]; ok {
 			continue
 		}
@@ -77,7 +77,7 @@ func fixEdits(opts Options, keys []kmskey.Key, findings []check.Finding, srcs so
 // anything.
 func targetEdits(opts Options, t fixTarget, srcs sources, read *sync.Map) []check.Edit {
 	var edits []check.Edit
-	for _, o := range ops(t, srcs.noEdit) {
+	for _, o := range t.ops {
 		if o.refusal != "" {
 			return nil
 		}

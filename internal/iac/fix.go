@@ -32,6 +32,8 @@ type fixTarget struct {
 	sites terraform.KeySites
 	// rotationOff: the key's rotation is known to be off.
 	rotationOff bool
+	// ops are the fix's edits (planOps).
+	ops []fixOp
 }
 
 // refusalKey names a key whose fix was refused: its file and address.
@@ -159,12 +161,11 @@ func ops(t fixTarget, noEdit map[string]string) []fixOp {
 	}
 	var out []fixOp
 	site := func(s *terraform.Site, value string) {
-		op := fixOp{file: s.File, line: s.Line, site: s, value: value, refusal: s.Refusal}
-		if op.refusal == "" {
+		op := fixOp{file: s.File, line: s.Line, site: s, value: value}
+		if s.Refusal != "" {
+			op.refusal = s.Arg + " " + s.Refusal
+		} else {
 			op.refusal = terraform.Shared(s)
-		}
-		if op.refusal != "" {
-			op.refusal = s.Arg + " " + op.refusal
 		}
 		out = append(out, op)
 	}
@@ -206,6 +207,66 @@ func ops(t fixTarget, noEdit map[string]string) []fixOp {
 	return out
 }
 
+// planOps plans the fixes and their edits. A value set outside the block
+// is edited only when every key it sets is fixed to the same value: a
+// local, a variable or a module argument that also sets another key (one
+// that cannot rotate, or is not being fixed) is left, and the finding names
+// that key.
+func planOps(opts Options, keys []kmskey.Key, findings []check.Finding, srcs sources) []fixTarget {
+	targets := plan(opts, keys, findings, srcs.tfSites)
+	wants := map[string]map[int]string{} // site -> key index -> value
+	for i := range targets {
+		targets[i].ops = ops(targets[i], srcs.noEdit)
+		for _, o := range targets[i].ops {
+			if o.site == nil {
+				continue
+			}
+			id := siteID(o.site)
+			if wants[id] == nil {
+				wants[id] = map[int]string{}
+			}
+			for _, k := range targets[i].keys {
+				wants[id][k] = o.value
+			}
+		}
+	}
+	if len(wants) == 0 {
+		return targets
+	}
+	conflict := map[string]string{}
+	for k, s := range srcs.tfSites {
+		for _, site := range []*terraform.Site{s.Rotation, s.Period} {
+			id := siteID(site)
+			want, ok := wants[id]
+			if !ok || conflict[id] != "" {
+				continue
+			}
+			if _, fixed := want[k]; !fixed && k < len(keys) {
+				conflict[id] = fmt.Sprintf("also sets %s (%s line %d), which this fix would change too; set the argument in each resource block instead",
+					keys[k].Resource, keys[k].File, keys[k].StartLine)
+			}
+		}
+	}
+	for id, want := range wants {
+		var first string
+		for _, v := range want {
+			if first == "" {
+				first = v
+			} else if v != first && conflict[id] == "" {
+				conflict[id] = "sets keys that need different values; set the argument in each resource block instead"
+			}
+		}
+	}
+	for i := range targets {
+		for j, o := range targets[i].ops {
+			if why := conflict[siteID(o.site)]; o.site != nil && why != "" && o.refusal == "" {
+				targets[i].ops[j].refusal = fmt.Sprintf("%s (set on %s line %d) %s", o.site.Arg, o.site.File, o.site.Line, why)
+			}
+		}
+	}
+	return targets
+}
+
 // opKey identifies an op's edit, so that a value shared by several keys is
 // set once.
 type opKey struct {
@@ -242,11 +303,11 @@ func fixRound(opts Options, keys []kmskey.Key, findings []check.Finding, srcs so
 	}
 	byFile := map[string][]fileOp{}
 	seen := map[opKey]bool{}
-	for _, t := range plan(opts, keys, findings, srcs.tfSites) {
+	for _, t := range planOps(opts, keys, findings, srcs) {
 		if _, done := refused[refusalKey{t.file, t.resources[0]}]; done {
 			continue
 		}
-		tops := ops(t, srcs.noEdit)
+		tops := t.ops
 		if i := slices.IndexFunc(tops, func(o fixOp) bool { return o.refusal != "" }); i >= 0 {
 			for _, r := range t.resources {
 				refused[refusalKey{t.file, r}] = tops[i].refusal

@@ -267,6 +267,21 @@ resource "aws_kms_key" "other" {
   enable_key_rotation = true
   multi_region        = local.flag
 }
+
+locals {
+  rotate = false
+}
+
+resource "aws_kms_key" "symmetric" {
+  enable_key_rotation = local.rotate
+}
+
+# Turning local.rotate on would turn rotation on here, which AWS rejects.
+resource "aws_kms_key" "signing" {
+  customer_master_key_spec = "RSA_2048"
+  key_usage                = "SIGN_VERIFY"
+  enable_key_rotation      = local.rotate
+}
 `,
 		"t.yaml": `Parameters:
   Flag:
@@ -289,8 +304,9 @@ Resources:
 		t.Errorf("--fix edited a local shared with another argument:\n%s", after)
 	}
 	want := map[string]string{
-		"aws_kms_key.k": "local.flag is also used for other values than rotation (2 uses, 1 for rotation), and editing main.tf line 2 would change them too",
-		"K":             "parameter Flag, which is also used elsewhere (2 uses, 1 for rotation), so its Default (line 4) is not changed; set EnableKeyRotation to true on line 9",
+		"aws_kms_key.k":         "local.flag is also used for other values than rotation (2 uses, 1 for rotation), and editing main.tf line 2 would change them too",
+		"aws_kms_key.symmetric": "local.rotate (set on main.tf line 15) also sets aws_kms_key.signing (main.tf line 23), which this fix would change too",
+		"K":                     "parameter Flag, which is also used elsewhere (2 uses, 1 for rotation), so its Default (line 4) is not changed; set EnableKeyRotation to true on line 9",
 	}
 	for _, f := range res.Findings {
 		w, ok := want[f.Resource]

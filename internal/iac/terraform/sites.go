@@ -184,7 +184,7 @@ func countUses(r SiteRef) (all, rotation int) {
 		return 1, 0
 	}
 	use := regexp.MustCompile(`(^|[^\w.])` + regexp.QuoteMeta(r.Ref) + `($|[^\w-])`)
-	rot := regexp.MustCompile(`^\s*"?\w*rotation\w*"?\s*[=:]\s*"?(\$\{)?` + regexp.QuoteMeta(r.Ref) + `\}?"?\s*,?\s*(#.*|//.*)?$`)
+	rot := regexp.MustCompile(`^\s*"?\w*rotation\w*"?\s*[=:]\s*"?(\$\{)?` + regexp.QuoteMeta(r.Ref) + `\}?"?\s*,?\s*$`)
 	for _, e := range entries {
 		if e.IsDir() || !isConfigFile(e.Name()) {
 			continue
@@ -194,6 +194,7 @@ func countUses(r SiteRef) (all, rotation int) {
 			return 1, 0
 		}
 		for _, line := range strings.Split(string(src), "\n") {
+			line = stripComment(line)
 			n := len(use.FindAllStringIndex(line, -1))
 			all += n
 			if n == 1 && rot.MatchString(line) {
@@ -349,4 +350,21 @@ func (in *instance) notDownloaded(c *moduleCall) {
 	}
 	in.ev.res.Keys = append(in.ev.res.Keys, k)
 	in.ev.res.Sites = append(in.ev.res.Sites, sites)
+}
+
+// stripComment drops a # or // comment from a line of HCL, outside quoted
+// strings.
+func stripComment(line string) string {
+	quoted := false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == '#' || (c == '/' && i+1 < len(line) && line[i+1] == '/')):
+			return line[:i]
+		}
+	}
+	return line
 }
