@@ -287,12 +287,25 @@ resource "aws_kms_key" "signing" {
   Flag:
     Type: String
     Default: "false"
+  Rotate:
+    Type: String
+    Default: "false"
 Resources:
   K:
     Type: AWS::KMS::Key
     Properties:
       EnableKeyRotation: !Ref Flag
       MultiRegion: !Ref Flag
+  Sym:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !Ref Rotate
+  Mac:
+    Type: AWS::KMS::Key
+    Properties:
+      KeySpec: HMAC_256
+      KeyUsage: GENERATE_VERIFY_MAC
+      EnableKeyRotation: !Ref Rotate
 `,
 	})
 	before, _ := os.ReadFile(filepath.Join(dir, "main.tf"))
@@ -306,7 +319,9 @@ Resources:
 	want := map[string]string{
 		"aws_kms_key.k":         "local.flag is also used for other values than rotation (2 uses, 1 for rotation), and editing main.tf line 2 would change them too",
 		"aws_kms_key.symmetric": "local.rotate (set on main.tf line 15) also sets aws_kms_key.signing (main.tf line 23), which this fix would change too",
-		"K":                     "parameter Flag, which is also used elsewhere (2 uses, 1 for rotation), so its Default (line 4) is not changed; set EnableKeyRotation to true on line 9",
+		"K":                     "parameter Flag, which is also used elsewhere (2 uses, 1 for rotation), so its Default (line 4) is not changed; set EnableKeyRotation to true on line 12",
+		// Turning Rotate on would turn rotation on for the HMAC key too.
+		"Sym": "parameter Rotate, which is also used elsewhere (2 uses, 1 for rotation), so its Default (line 7) is not changed",
 	}
 	for _, f := range res.Findings {
 		w, ok := want[f.Resource]

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 // Fix asks for rotation on one AWS::KMS::Key.
@@ -589,7 +591,17 @@ func (t *template) paramUses(name string) (all, rotation int) {
 			walk(c, "")
 		}
 	}
-	walk(t.resources, "")
+	// A key that cannot rotate counts its rotation properties as other
+	// uses: turning the parameter on would make AWS reject it.
+	for _, r := range t.eachResource() {
+		before := rotation
+		walk(r.body, "")
+		if r.typ == TypeKey && rotation > before {
+			if k := t.kmsKey(r); k.Spec != kmskey.SpecSymmetricDefault || k.Origin != kmskey.OriginAWSKMS {
+				rotation = before
+			}
+		}
+	}
 	walk(lookup(t.root, "Outputs"), "")
 	walk(t.conditions, "")
 	return all, rotation
