@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -250,15 +251,24 @@ func relativizer(opts Options) func(string) string {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(opts.Dir, p)
 		}
-		if d := filepath.Dir(filepath.Clean(p)); !strings.HasPrefix(d+string(filepath.Separator), opts.Dir+string(filepath.Separator)) {
-			prefixes = append(prefixes, d+string(filepath.Separator))
+		// A path outside the directory: its files are named from its parent.
+		if p = filepath.Clean(p); !strings.HasPrefix(p+string(filepath.Separator), opts.Dir+string(filepath.Separator)) {
+			prefixes = append(prefixes, filepath.Dir(p)+string(filepath.Separator))
 		}
+	}
+	// The directory itself, ending a path: "terraform init in DIR".
+	var self *regexp.Regexp
+	if opts.Dir != "" && opts.Dir != string(filepath.Separator) {
+		self = regexp.MustCompile(regexp.QuoteMeta(opts.Dir) + `($|[\s"':,;)])`)
 	}
 	return func(msg string) string {
 		for _, p := range prefixes {
 			if p != string(filepath.Separator) {
 				msg = strings.ReplaceAll(msg, p, "")
 			}
+		}
+		if self != nil && strings.Contains(msg, opts.Dir) {
+			msg = self.ReplaceAllString(msg, ".$1")
 		}
 		return msg
 	}

@@ -443,3 +443,27 @@ func TestRunDuplicates(t *testing.T) {
 		t.Errorf("diags %+v lack %v", res.Diags, want)
 	}
 }
+
+// TestRunNotDownloadedInRoot: a registry module not yet downloaded, called
+// from the scanned directory itself, says to run terraform init there,
+// without its absolute path, and the call's literal is fixed.
+func TestRunNotDownloadedInRoot(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"main.tf": "module \"kms\" {\n  source              = \"terraform-aws-modules/kms/aws\"\n  enable_key_rotation = false\n}\n",
+	})
+	res, err := Run(t.Context(), Options{Paths: []string{"."}, Dir: dir, Policy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 {
+		t.Fatalf("got findings %q, want one for module.kms", summarize(res.Findings))
+	}
+	f := res.Findings[0]
+	want := `module source "terraform-aws-modules/kms/aws" is not on disk: run terraform init in . to download it`
+	if f.Resource != "module.kms" || f.Status != check.StatusFail || !strings.Contains(f.Message, want) || strings.Contains(f.Message, dir) {
+		t.Errorf("got %s %s %q, want FAIL module.kms saying %q", f.Resource, f.Status, f.Message, want)
+	}
+	if len(f.Remediation.Edits) != 1 || f.Remediation.Edits[0].Text != "  enable_key_rotation = true\n" {
+		t.Errorf("edits: got %+v, want enable_key_rotation = true at the call", f.Remediation.Edits)
+	}
+}
