@@ -86,6 +86,17 @@ func classify(k kmskey.Key, p Policy) (Status, string, string) {
 	if isCustomKeyStore(k) {
 		return StatusSkipped, ReasonCustomKeyStore, fmt.Sprintf("%s is in a custom key store (origin %s); AWS KMS cannot rotate it automatically", name, k.Origin)
 	}
+	// Rotation turned on for a key that cannot rotate: AWS rejects the
+	// deploy (IaC), so it is a FAIL whose fix removes the setting.
+	if k.Source != kmskey.SourceAWS && k.Rotation.Enabled == kmskey.True && !k.IsReplica() &&
+		((!k.IsUnresolved(kmskey.AttrSpec) && k.Spec != "" && k.Spec != kmskey.SpecSymmetricDefault) ||
+			(!k.IsUnresolved(kmskey.AttrOrigin) && k.Origin == kmskey.OriginExternal)) {
+		class := "an imported-material key (origin EXTERNAL)"
+		if k.Spec != "" && k.Spec != kmskey.SpecSymmetricDefault {
+			class = "a " + k.Spec + " key"
+		}
+		return StatusFail, ReasonInvalidValue, fmt.Sprintf("%s turns automatic rotation on, but it is %s, which cannot rotate automatically; AWS rejects the deploy: remove the rotation setting", name, class)
+	}
 	if !k.IsUnresolved(kmskey.AttrSpec) && k.Spec != "" && k.Spec != kmskey.SpecSymmetricDefault {
 		if strings.HasPrefix(k.Spec, "HMAC_") {
 			return StatusSkipped, ReasonHMACKey, fmt.Sprintf("%s is an HMAC key (%s); automatic rotation applies only to symmetric encryption keys", name, k.Spec)

@@ -44,6 +44,10 @@ const (
 	ReasonAccessDenied           = "access_denied"
 	ReasonThrottled              = "throttled"
 	ReasonAPIError               = "api_error"
+
+	// ReasonInvalidValue: IaC turns rotation on for a key that cannot
+	// rotate (asymmetric, HMAC, imported material); AWS rejects the deploy.
+	ReasonInvalidValue = "invalid_value"
 )
 
 // CheckID is the identifier of the one check this tool implements, as Prowler names it.
@@ -74,6 +78,9 @@ type Finding struct {
 	StartLine int    `json:"start_line,omitempty"`
 	EndLine   int    `json:"end_line,omitempty"`
 	Resource  string `json:"resource,omitempty"`
+	// CallSite is, for an IaC key made in a module, the root module's
+	// call of that module: where the user sets the module's arguments.
+	CallSite *CallSite `json:"call_site,omitempty"`
 
 	Rotation RotationFacts `json:"rotation"`
 	Key      KeyFacts      `json:"key"`
@@ -86,6 +93,13 @@ type Finding struct {
 	// finding of a rule shares that one map: never mutate it.
 	Compliance map[string][]string `json:"compliance"`
 	Muted      bool                `json:"muted"`
+}
+
+// CallSite is a module call: its file, first line and address (module.kms).
+type CallSite struct {
+	File      string `json:"file"`
+	StartLine int    `json:"start_line"`
+	Module    string `json:"module"`
 }
 
 // RotationFacts is the rotation part of a finding. Every field is always

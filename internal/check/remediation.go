@@ -31,6 +31,12 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 		return r
 	}
 
+	if f.Reason == ReasonInvalidValue {
+		r.Text = "Remove enable_key_rotation and rotation_period_in_days (Terraform) or EnableKeyRotation and RotationPeriodInDays (CloudFormation): this key class cannot rotate automatically."
+		r.Terraform = "remove enable_key_rotation and rotation_period_in_days"
+		r.CloudFormation = "remove EnableKeyRotation and RotationPeriodInDays"
+		return r
+	}
 	// FAIL: enable rotation, with the policy's period when the current one is too long.
 	period := 0
 	switch {

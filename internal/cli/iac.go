@@ -47,8 +47,11 @@ cdk.out is read: its templates are the synthesized CloudFormation). Formats are
 picked by content:
 
   *.tf, *.tf.json             Terraform configuration, by directory: variables
-                              with defaults and --var-file, locals, count,
-                              for_each and local modules
+  *.tofu, *.tofu.json         with defaults, .tfvars and --var-file, locals,
+                              count, for_each, local modules and those
+                              terraform init downloaded (.terraform/modules);
+                              OpenTofu's .tofu files replace the .tf files of
+                              the same name
   *.json                      a Terraform plan (terraform show -json), or a
                               CloudFormation template
   *.yaml, *.yml, *.template   CloudFormation templates, SAM included
@@ -61,13 +64,20 @@ what it sets unresolved; the other files are still checked.
 
 --fix rewrites the files in place, keeping comments, order and indentation: it
 turns rotation on for every key that FAILs (never for replicas, whose primary
-is fixed instead, nor for keys that cannot rotate), with the rotation period
-of --rotation-period-days N, or of --max-rotation-days when the period would
-exceed it. N also shortens the period of every key that rotates less often
-than every N days; a key whose period is N days or less keeps it. A value set
-by an expression is not rewritten: the finding says so. Terraform plan files
-are not rewritten: fix the configuration they were made from. The report shows
-the findings after the fix. --diff prints the changes as a unified diff and,
+is fixed instead), with the rotation period of --rotation-period-days N, or of
+--max-rotation-days when the period would exceed it, and removes the rotation
+setting of keys that cannot rotate (asymmetric, HMAC, imported material:
+invalid_value). N is set on every rotating key whose period differs; N may not
+exceed --max-rotation-days, so no key is weakened below the policy. Each value
+is changed where it is set: in the resource, a local, a variable's default, a
+.tfvars file, the module call (an argument is added there when the module's
+variable is left to its default), a CloudFormation parameter's Default. A
+value that is also used for something else, or set by an expression, is not
+rewritten: the finding says so and names the line. Modules downloaded by
+terraform init, synthesized CDK templates (cdk.out, the fix names the
+construct's properties) and Terraform plan files are never rewritten, nor is a
+file that declares a resource twice. The report shows the findings after the
+fix. --diff prints the changes as a unified diff and,
 without --fix, writes nothing. The JSON and SARIF reports carry, for each
 FAIL, the exact edit --fix makes for it (remediation.edits, SARIF fixes).` + exitCodeHelp,
 		Example: `  kmsrotor iac .
@@ -89,7 +99,7 @@ FAIL, the exact edit --fix makes for it (remediation.edits, SARIF fixes).` + exi
 	f.StringVar(&o.OutputFile, "output-file", "", "write the report to this file (atomically) instead of stdout")
 	f.BoolVar(&o.Fix, "fix", false, "rewrite the files to turn rotation on, then report what is left")
 	f.BoolVar(&o.Diff, "diff", false, "print the changes --fix makes as a unified diff (without --fix, write nothing)")
-	f.IntVar(&o.PeriodDays, "rotation-period-days", 0, "with --fix or --diff: the rotation period of the keys fixed and of keys that rotate less often (90–2560)")
+	f.IntVar(&o.PeriodDays, "rotation-period-days", 0, "with --fix or --diff: the rotation period of the keys fixed and of every rotating key whose period differs (90–2560)")
 	f.IntVar(&o.MaxRotationDays, "max-rotation-days", 365, "longest acceptable rotation period in days (90–2560; 0: any)")
 	f.StringArrayVar(&o.VarFiles, "var-file", nil, "Terraform .tfvars file for every root module (repeatable)")
 	f.BoolVar(&o.ShowSkipped, "show-skipped", false, "list PASS and SKIPPED keys in the table too")

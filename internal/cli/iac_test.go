@@ -3,13 +3,20 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/report"
@@ -131,12 +138,20 @@ func TestIacGolden(t *testing.T) {
 		{name: "diff", fixture: "project", args: []string{".", "--diff"}, code: ExitFail},
 		{name: "diff-json", fixture: "project", args: []string{"cfn", "--diff", "-o", "json"}, code: ExitFail},
 		{name: "fix", fixture: "project", args: []string{".", "--fix", "--var-file", "tf/prod.tfvars"}, code: ExitFail,
-			written: []string{"cdk.out/AppStack.template.json", "cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf"}},
+			written: []string{"cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf", "tf/prod.tfvars"}},
 		{name: "fix-diff-period", fixture: "project", args: []string{"cfn", "tf", "cdk.out", "--fix", "--diff", "--rotation-period-days", "180", "-o", "json", "--output-file", "report.json"},
 			code: ExitFail, outputFile: "report.json",
-			written: []string{"cdk.out/AppStack.template.json", "cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf"}},
+			written: []string{"cfn/queue.json", "cfn/stack.yaml", "tf/main.tf", "tf/mod/main.tf"}},
 		{name: "fix-parse-error", fixture: "project", args: []string{"broken", "cfn/queue.json", "--fix"}, code: ExitIncomplete,
 			written: []string{"cfn/queue.json"}},
+		// Values set outside the resource block: locals, variable defaults,
+		// tfvars, module calls (local and downloaded modules, one not
+		// downloaded), CloudFormation parameters, quoted booleans and
+		// numbers, asymmetric and HMAC keys with rotation on.
+		{name: "sources", fixture: "sources", args: []string{"."}, code: ExitFail},
+		{name: "sources-json", fixture: "sources", args: []string{".", "-o", "json"}, code: ExitFail},
+		{name: "sources-fix", fixture: "sources", args: []string{".", "--fix", "--diff", "--rotation-period-days", "180"}, code: ExitOK,
+			written: []string{"cfn/stack.yaml", "tf/main.tf", "tf/terraform.tfvars"}},
 		{name: "clean", fixture: "clean", args: []string{"."}, code: ExitOK},
 		{name: "clean-fix", fixture: "clean", args: []string{".", "--fix"}, code: ExitOK},
 	}
@@ -187,14 +202,16 @@ func TestIacFixRescan(t *testing.T) {
 	args := []string{".", "--var-file", "tf/prod.tfvars"}
 	beforeDoc, _ := iacDocument(t, dir, args...)
 	_, fixRun := iacDocument(t, dir, append(args, "--fix")...)
-	if !strings.Contains(fixRun.stderr, "kmsrotor: fixed 7 resources in ") {
-		t.Errorf("--fix stderr: got %q, want it to say 7 resources were fixed", fixRun.stderr)
+	if !strings.Contains(fixRun.stderr, "kmsrotor: fixed 10 resources in ") {
+		t.Errorf("--fix stderr: got %q, want it to say 10 resources were fixed", fixRun.stderr)
 	}
 	afterDoc, _ := iacDocument(t, dir, args...)
 
-	// The keys whose fix is refused (a parameter, a variable) and their
-	// replicas keep failing; every other FAIL passes.
-	refused := []string{"ParamKey", "aws_kms_key.by_var"}
+	// The keys whose fix is refused (an expression, a synthesized template)
+	// and their replicas keep failing; a key that cannot rotate is
+	// skipped once its rotation setting is removed; every other FAIL
+	// passes, those set through a parameter or a variable too.
+	refused := []string{"CondKey", "aws_kms_key.by_condition", "AppStack/AppKey"}
 	status := map[string]check.Status{}
 	for _, f := range afterDoc.Findings {
 		status[f.File+" "+f.Resource] = f.Status
@@ -202,7 +219,10 @@ func TestIacFixRescan(t *testing.T) {
 	for _, f := range beforeDoc.Findings {
 		got, ok := status[f.File+" "+f.Resource]
 		want := f.Status
-		if f.Status == check.StatusFail && !slices.Contains(refused, f.Resource) {
+		switch {
+		case f.Status == check.StatusFail && f.Reason == check.ReasonInvalidValue:
+			want = check.StatusSkipped
+		case f.Status == check.StatusFail && !slices.Contains(refused, f.Resource):
 			want = check.StatusPass
 		}
 		if !ok || got != want {
@@ -221,7 +241,9 @@ func TestIacFixRescan(t *testing.T) {
 		t.Errorf("second --fix stderr: got %q, want it to say no file changed", again.stderr)
 	}
 	// The lines are those of the fixed files.
-	for _, want := range []string{"cfn/stack.yaml:24 ParamKey: EnableKeyRotation is set by an expression (!Ref)", "tf/main.tf:11 aws_kms_key.by_var: enable_key_rotation is set by an expression (var.rotate)"} {
+	for _, want := range []string{"cfn/stack.yaml:42 CondKey: EnableKeyRotation is set by an expression (!If)",
+		"tf/main.tf:20 aws_kms_key.by_condition: enable_key_rotation is set by an expression (length(local.envs) > 1)",
+		"cdk.out/AppStack.template.json:3 AppStack/AppKey: the template is synthesized by the CDK (cdk.out) and overwritten on the next synth: set enableKeyRotation: true on the construct AppStack/AppKey"} {
 		if !strings.Contains(again.stderr, "not fixed: "+want) {
 			t.Errorf("second --fix stderr: got %q, want a refusal naming %q", again.stderr, want)
 		}
@@ -237,19 +259,23 @@ func TestIacDiffWritesNothing(t *testing.T) {
 	if c := changed(before, tree(t, dir)); len(c) > 0 {
 		t.Fatalf("--diff changed %v", c)
 	}
-	refusal := "kmsrotor: not fixed: cfn/stack.yaml:23 ParamKey: EnableKeyRotation is set by an expression (!Ref)\n"
-	if !strings.HasPrefix(diff.stderr, "--- a/cdk.out/AppStack.template.json\n+++ b/cdk.out/AppStack.template.json\n@@ ") ||
+	refusal := "kmsrotor: not fixed: cdk.out/AppStack.template.json:3 AppStack/AppKey: the template is synthesized by the CDK (cdk.out) and overwritten on the next synth: set enableKeyRotation: true on the construct AppStack/AppKey in the CDK app, then cdk synth\n" +
+		"kmsrotor: not fixed: cfn/stack.yaml:41 CondKey: EnableKeyRotation is set by an expression (!If)\n" +
+		"kmsrotor: not fixed: tf/main.tf:19 aws_kms_key.by_condition: enable_key_rotation is set by an expression (length(local.envs) > 1), not a literal; set it by hand\n"
+	if !strings.HasPrefix(diff.stderr, "--- a/cfn/queue.json\n+++ b/cfn/queue.json\n@@ ") ||
 		!strings.HasSuffix(diff.stderr, "\n"+refusal) {
 		t.Errorf("--diff -o json: the diff and the refusals must go to stderr, got stderr %q", diff.stderr)
 	}
 	both := runIacMain(t, dir, ".", "--diff", "--fix", "-o", "json")
 	// The refusal is reported at the key's line in the fixed file.
-	if both.stderr != strings.TrimSuffix(diff.stderr, refusal)+"kmsrotor: fixed 7 resources in cdk.out/AppStack.template.json, cfn/queue.json, cfn/stack.yaml, tf/main.tf, tf/mod/main.tf\n"+
-		"kmsrotor: not fixed: cfn/stack.yaml:24 ParamKey: EnableKeyRotation is set by an expression (!Ref)\n" {
+	if both.stderr != strings.TrimSuffix(diff.stderr, refusal)+"kmsrotor: fixed 9 resources in cfn/queue.json, cfn/stack.yaml, tf/main.tf, tf/mod/main.tf\n"+
+		"kmsrotor: not fixed: cdk.out/AppStack.template.json:3 AppStack/AppKey: the template is synthesized by the CDK (cdk.out) and overwritten on the next synth: set enableKeyRotation: true on the construct AppStack/AppKey in the CDK app, then cdk synth\n"+
+		"kmsrotor: not fixed: cfn/stack.yaml:42 CondKey: EnableKeyRotation is set by an expression (!If)\n"+
+		"kmsrotor: not fixed: tf/main.tf:20 aws_kms_key.by_condition: enable_key_rotation is set by an expression (length(local.envs) > 1), not a literal; set it by hand\n" {
 		t.Errorf("--diff --fix stderr:\ngot:\n%s\nwant the --diff output then the fix summary:\n%s", both.stderr, diff.stderr)
 	}
-	if len(changed(before, tree(t, dir))) != 5 {
-		t.Errorf("--diff --fix changed %v, want 5 files", changed(before, tree(t, dir)))
+	if len(changed(before, tree(t, dir))) != 4 {
+		t.Errorf("--diff --fix changed %v, want 4 files", changed(before, tree(t, dir)))
 	}
 }
 
@@ -287,6 +313,17 @@ func TestIacSARIF(t *testing.T) {
 						} `json:"region"`
 					} `json:"physicalLocation"`
 				} `json:"locations"`
+				RelatedLocations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+							EndLine   int `json:"endLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"relatedLocations"`
 			} `json:"results"`
 		} `json:"runs"`
 	}
@@ -301,20 +338,33 @@ func TestIacSARIF(t *testing.T) {
 		start, end int
 		reason     string
 	}
-	var results []loc
+	var results, related []loc
 	for _, r := range sarif.Runs[0].Results {
 		if len(r.Locations) != 1 {
 			t.Errorf("result %s has %d locations, want 1", r.RuleID, len(r.Locations))
 			continue
 		}
+		reason := r.RuleID[strings.LastIndex(r.RuleID, "/")+1:]
 		p := r.Locations[0].PhysicalLocation
-		results = append(results, loc{p.ArtifactLocation.URI, p.Region.StartLine, p.Region.EndLine, r.RuleID[strings.LastIndex(r.RuleID, "/")+1:]})
+		results = append(results, loc{p.ArtifactLocation.URI, p.Region.StartLine, p.Region.EndLine, reason})
+		for _, rl := range r.RelatedLocations {
+			p := rl.PhysicalLocation
+			related = append(related, loc{p.ArtifactLocation.URI, p.Region.StartLine, p.Region.EndLine, reason})
+		}
 	}
 	for _, f := range doc.Findings {
 		if f.Status != check.StatusFail && f.Status != check.StatusManual {
 			continue
 		}
 		want := loc{f.File, f.StartLine, f.EndLine, f.Reason}
+		if c := f.CallSite; c != nil {
+			// A key made in a module is at its call, the module's
+			// resource related.
+			if !slices.Contains(related, want) {
+				t.Errorf("SARIF related locations %v lack %s %s: %+v", related, f.Status, f.Resource, want)
+			}
+			want = loc{c.File, c.StartLine, c.StartLine, f.Reason}
+		}
 		if !slices.Contains(results, want) {
 			t.Errorf("SARIF results %v lack %s %s: %+v", results, f.Status, f.Resource, want)
 		}
@@ -325,8 +375,10 @@ func TestIacSARIF(t *testing.T) {
 type sarifFixes struct {
 	Runs []struct {
 		Results []struct {
-			Level     string `json:"level"`
-			Locations []struct {
+			Level      string            `json:"level"`
+			Properties map[string]any    `json:"properties"`
+			Related    []json.RawMessage `json:"relatedLocations"`
+			Locations  []struct {
 				LogicalLocations []struct {
 					FullyQualifiedName string `json:"fullyQualifiedName"`
 				} `json:"logicalLocations"`
@@ -407,15 +459,15 @@ func TestIacSARIFFixesApply(t *testing.T) {
 		{"tf/main.tf", "aws_kms_key.long_period", true},
 		{"tf/main.tf", "aws_kms_key.off_long_period", true},
 		{"tf/main.tf", "aws_kms_key.oneline", true},
-		{"tf/main.tf", "aws_kms_key.by_var", false},     // var.rotate, resolved false
+		{"tf/main.tf", "aws_kms_key.by_var", true},      // fixed at the variable's default
 		{"tf/main.tf", "aws_kms_key.counted[1]", false}, // count.index != 1
 		{"tf/mod/main.tf", "module.east.aws_kms_key.this", true},
 		{"tf/mod/main.tf", "module.west.aws_kms_key.this", true},
 		{"cfn/stack.yaml", "AbsentKey", true},
 		{"cfn/stack.yaml", "FalseKey", true},
 		{"cfn/stack.yaml", "LongKey", true},
-		{"cfn/stack.yaml", "ParamKey", false}, // !Ref
-		{"cfn/stack.yaml", "BareKey", true},   // the last line, without a newline
+		{"cfn/stack.yaml", "ParamKey", true}, // fixed at the parameter's Default
+		{"cfn/stack.yaml", "BareKey", true},  // the last line, without a newline
 		{"cfn/stack.json", "AbsentKey", true},
 		{"cfn/stack.json", "FalseKey", true},
 		{"cfn/stack.json", "LongKey", true},
@@ -432,8 +484,10 @@ func TestIacSARIFFixesApply(t *testing.T) {
 	}
 	jsonDoc, _ := iacDocument(t, dir, ".")
 	edits := map[string]int{}
+	moduleFile := map[string]string{}
 	for _, f := range jsonDoc.Findings {
 		edits[f.File+" "+f.Resource] = len(f.Remediation.Edits)
+		moduleFile[f.Resource] = f.File
 	}
 
 	// Replacements by file; a module block instantiated twice has the same
@@ -443,6 +497,10 @@ func TestIacSARIFFixesApply(t *testing.T) {
 	for _, r := range log.Runs[0].Results {
 		loc := r.Locations[0]
 		key := loc.PhysicalLocation.ArtifactLocation.URI + " " + loc.LogicalLocations[0].FullyQualifiedName
+		if res, ok := r.Properties["resource"].(string); ok && len(r.Related) > 0 {
+			// A key made in a module: its location is the call.
+			key = moduleFile[res] + " " + res
+		}
 		hasFix[key] = len(r.Fixes) > 0
 		for _, x := range r.Fixes {
 			for _, c := range x.ArtifactChanges {
@@ -521,5 +579,340 @@ func TestIacFixPlanFile(t *testing.T) {
 		if got.code != tt.code || got.stderr != tt.stderr {
 			t.Errorf("iac %v on %s: got exit %d, stderr %q; want %d, %q", tt.args, tt.fixture, got.code, got.stderr, tt.code, tt.stderr)
 		}
+	}
+}
+
+// TestIacFixAtSourceRescan fixes the sources fixture (keys made through
+// modules, locals, variables, tfvars, parameters and quoted values), then
+// sets a 180-day period: judged at 180 days no FAIL is left, a second fix
+// changes nothing, downloaded modules are never edited, and every edited
+// Terraform file is as terraform fmt writes it.
+func TestIacFixAtSourceRescan(t *testing.T) {
+	dir := iacFixture(t, "sources")
+	before := tree(t, dir)
+	if got := runIacMain(t, dir, ".", "--fix"); got.code != ExitFail && got.code != ExitOK {
+		t.Fatalf("--fix: exit %d, stderr %s", got.code, got.stderr)
+	} else if strings.Contains(got.stdout+got.stderr, dir) {
+		t.Errorf("--fix names the absolute directory %s:\n%s%s", dir, got.stdout, got.stderr)
+	}
+	if got := runIacMain(t, dir, ".", "--fix", "--rotation-period-days", "180"); got.code != ExitOK {
+		t.Errorf("--fix --rotation-period-days 180: got exit %d, want %d (no FAIL left)\nstderr: %s", got.code, ExitOK, got.stderr)
+	}
+	doc, docRun := iacDocument(t, dir, ".", "--max-rotation-days", "180")
+	if strings.Contains(docRun.stdout+docRun.stderr, dir) {
+		t.Errorf("the report names the absolute directory %s:\n%s%s", dir, docRun.stdout, docRun.stderr)
+	}
+	for _, f := range doc.Findings {
+		if f.Status == check.StatusFail {
+			t.Errorf("after the fixes, judged at 180 days: %s %s is FAIL %s: %s", f.File, f.Resource, f.Reason, f.Message)
+		}
+		if f.Resource == "module.not_installed" && (f.Status != check.StatusManual || !strings.Contains(f.Message, "run terraform init in tf")) {
+			t.Errorf("module.not_installed: got %s %q, want MANUAL saying terraform init makes it checkable", f.Status, f.Message)
+		}
+		if strings.HasPrefix(f.Resource, "module.") && f.Resource != "module.not_installed" && (f.CallSite == nil || f.CallSite.File != "tf/main.tf") {
+			t.Errorf("%s: got call site %+v, want its module call in tf/main.tf", f.Resource, f.CallSite)
+		}
+	}
+	fixed := tree(t, dir)
+	again := runIacMain(t, dir, ".", "--fix", "--rotation-period-days", "180", "--max-rotation-days", "180")
+	if c := changed(fixed, tree(t, dir)); len(c) > 0 || !strings.Contains(again.stderr, "no file changed") {
+		t.Errorf("a second --fix changed %v (stderr %q), want nothing", c, again.stderr)
+	}
+	edited := changed(before, fixed)
+	for _, f := range edited {
+		if strings.Contains(f, ".terraform/") {
+			t.Errorf("--fix edited %s, a module terraform init downloaded", f)
+		}
+	}
+	if want := []string{"cfn/stack.yaml", "tf/main.tf", "tf/terraform.tfvars"}; !slices.Equal(edited, want) {
+		t.Errorf("--fix edited %v, want %v", edited, want)
+	}
+	terraformFmtCheck(t, dir, edited)
+}
+
+// terraformFmtCheck runs terraform fmt -check on the Terraform files among
+// files (relative to dir). Without terraform on PATH it skips, unless CI is
+// set: CI must run it.
+func terraformFmtCheck(t *testing.T, dir string, files []string) {
+	t.Helper()
+	bin, err := exec.LookPath("terraform")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("terraform is not on PATH; CI must run terraform fmt -check: %v", err)
+		}
+		t.Skipf("terraform is not on PATH: %v", err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".tf") && !strings.HasSuffix(f, ".tfvars") && !strings.HasSuffix(f, ".tofu") {
+			continue
+		}
+		cmd := exec.Command(bin, "fmt", "-check", "-diff", filepath.Join(dir, filepath.FromSlash(f)))
+		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("terraform fmt -check %s: %v\n%s", f, err, out)
+		}
+	}
+}
+
+// TestIacSARIFValidates: the SARIF of the sources fixture (keys made in
+// modules, with fixes at their calls) validates against SARIF 2.1.0.
+func TestIacSARIFValidates(t *testing.T) {
+	const schemaFile = "../report/testdata/sarif-2.1.0.json" // a copy of shared/schemas/sarif-2.1.0.json
+	f, err := os.Open(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	schemaDoc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	const url = "https://example.invalid/sarif-2.1.0.json"
+	if err := c.AddResource(url, schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fixture := range []string{"sources", "project"} {
+		got := runIacMain(t, iacFixture(t, fixture), ".", "-o", "sarif")
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(got.stdout))
+		if err != nil {
+			t.Fatalf("%s: the SARIF is not JSON: %v", fixture, err)
+		}
+		if err := sch.Validate(inst); err != nil {
+			t.Errorf("%s: the SARIF does not validate against SARIF 2.1.0: %v", fixture, err)
+		}
+		if !strings.Contains(got.stdout, `"originalUriBaseIds"`) || strings.Contains(got.stdout, `"file://`) {
+			t.Errorf("%s: want %%SRCROOT%% declared and no absolute URI", fixture)
+		}
+	}
+}
+
+// actionRun is one run of scripts/action.sh.
+type actionRun struct {
+	code    int
+	stderr  string
+	outputs map[string]string // $GITHUB_OUTPUT
+	goLog   string            // the go commands the script ran
+}
+
+// TestActionScript runs scripts/action.sh, the logic of the GitHub Action
+// (action.yml), on fixtures, with a stand-in go command: go install copies
+// a kmsrotor built from this tree, so no network is used.
+func TestActionScript(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skipf("bash is not on PATH: %v", err)
+	}
+	script, err := filepath.Abs("../../scripts/action.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	built := filepath.Join(tmp, "kmsrotor")
+	build := exec.Command("go", "build", "-o", built, "../../cmd/kmsrotor")
+	build.Env = append(os.Environ(), "GOPROXY=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	fakeGo := filepath.Join(tmp, "fakego")
+	if err := os.MkdirAll(fakeGo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const goScript = `#!/bin/sh
+echo "$*" >>"$FAKE_GO_LOG"
+case "$1" in
+env) if [ "$2" = GOBIN ]; then echo "$FAKE_GOBIN"; fi; exit 0 ;;
+install) if [ -n "$FAKE_INSTALL_FAIL" ]; then exit 1; fi; mkdir -p "$FAKE_GOBIN" && cp "$FAKE_KMSROTOR" "$FAKE_GOBIN/kmsrotor"; exit 0 ;;
+esac
+exit 1
+`
+	if err := os.WriteFile(filepath.Join(fakeGo, "go"), []byte(goScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, dir string, env ...string) actionRun {
+		t.Helper()
+		work := t.TempDir()
+		out, log := filepath.Join(work, "github_output"), filepath.Join(work, "go.log")
+		cmd := exec.Command(bash, script)
+		cmd.Dir = dir
+		cmd.Env = append([]string{
+			"PATH=" + fakeGo + string(os.PathListSeparator) + os.Getenv("PATH"),
+			"GITHUB_OUTPUT=" + out, "FAKE_GO_LOG=" + log, "FAKE_GOBIN=" + filepath.Join(work, "bin"), "FAKE_KMSROTOR=" + built,
+		}, env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		r := actionRun{stderr: stderr.String(), outputs: map[string]string{}}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(out)
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				r.outputs[k] = v
+			}
+		}
+		g, _ := os.ReadFile(log)
+		r.goLog = string(g)
+		return r
+	}
+	const install = "install github.com/kmsrotor/kmsrotor/cmd/kmsrotor@v0.1.0"
+	tests := []struct {
+		name    string
+		fixture string
+		env     []string
+		code    int
+		outputs map[string]string
+		stderr  string // a fragment
+	}{
+		{"a FAIL fails the job after the upload", "sources", []string{"KMSROTOR_VERSION=v0.1.0"}, 0,
+			map[string]string{"sarif-file": "kmsrotor.sarif", "exit-code": "3", "fail": "true"}, ""},
+		{"fail-on never", "sources", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_FAIL_ON=never"}, 0,
+			map[string]string{"sarif-file": "kmsrotor.sarif", "exit-code": "3", "fail": "false"}, ""},
+		{"clean", "clean", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_SARIF=out/k.sarif"}, 0,
+			map[string]string{"sarif-file": "out/k.sarif", "exit-code": "0", "fail": "false"}, ""},
+		{"paths and arguments", "sources", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_PATHS=tf/modules cfn/stack.yaml", "KMSROTOR_ARGS=--max-rotation-days 180"}, 0,
+			map[string]string{"sarif-file": "kmsrotor.sarif", "exit-code": "3", "fail": "true"}, ""},
+		{"incomplete fails with fail-on incomplete", "project", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_PATHS=broken", "KMSROTOR_FAIL_ON=incomplete"}, 0,
+			map[string]string{"sarif-file": "kmsrotor.sarif", "exit-code": "4", "fail": "true"}, ""},
+		{"a usage error leaves nothing to upload", "clean", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_ARGS=--frobnicate"}, 2,
+			map[string]string{"exit-code": "2"}, "kmsrotor iac exited with 2"},
+		{"an unpinned version is refused", "clean", []string{"KMSROTOR_VERSION=main"}, 2, map[string]string{}, `version "main" is not a release tag`},
+		{"no version", "clean", nil, 2, map[string]string{}, "pin the release"},
+		{"a bad fail-on", "clean", []string{"KMSROTOR_VERSION=v0.1.0", "KMSROTOR_FAIL_ON=sometimes"}, 2, map[string]string{}, `fail-on "sometimes"`},
+		{"an install that fails", "clean", []string{"KMSROTOR_VERSION=v9.9.9", "FAKE_INSTALL_FAIL=1"}, 2, map[string]string{}, "check that the release exists"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := iacFixture(t, tc.fixture)
+			got := run(t, dir, tc.env...)
+			if got.code != tc.code || !strings.Contains(got.stderr, tc.stderr) {
+				t.Errorf("action.sh: got exit %d, stderr %q; want %d, stderr containing %q", got.code, got.stderr, tc.code, tc.stderr)
+			}
+			if len(got.outputs) != len(tc.outputs) {
+				t.Errorf("action.sh outputs: got %v, want %v", got.outputs, tc.outputs)
+			}
+			for k, v := range tc.outputs {
+				if got.outputs[k] != v {
+					t.Errorf("action.sh output %s: got %q, want %q", k, got.outputs[k], v)
+				}
+			}
+			if tc.code == 0 && !strings.Contains(got.goLog, install) {
+				t.Errorf("action.sh ran go %q, want %q", got.goLog, install)
+			}
+			if tc.code == 2 && len(tc.outputs) == 0 && strings.Contains(got.goLog, "install") && !strings.Contains(tc.name, "install") {
+				t.Errorf("action.sh installed (%q) despite a bad input", got.goLog)
+			}
+			if f := got.outputs["sarif-file"]; f != "" {
+				var log struct {
+					Version string `json:"version"`
+					Runs    []struct {
+						Results []json.RawMessage `json:"results"`
+					} `json:"runs"`
+				}
+				b, err := os.ReadFile(filepath.Join(dir, f))
+				if err != nil || json.Unmarshal(b, &log) != nil || log.Version != "2.1.0" {
+					t.Fatalf("the SARIF file %s: %v, version %q", f, err, log.Version)
+				}
+				if fails := got.outputs["exit-code"] == "3"; fails != (len(log.Runs[0].Results) > 0) {
+					t.Errorf("the SARIF file has %d results with exit code %s", len(log.Runs[0].Results), got.outputs["exit-code"])
+				}
+			}
+		})
+	}
+}
+
+// TestActionAndHooksWiring checks action.yml and .pre-commit-hooks.yaml
+// against what the script and the command take: every input reaches the
+// script, the SARIF it writes is what is uploaded, and the hooks run iac.
+func TestActionAndHooksWiring(t *testing.T) {
+	var action struct {
+		Inputs map[string]struct {
+			Default string `yaml:"default"`
+		} `yaml:"inputs"`
+		Runs struct {
+			Using string `yaml:"using"`
+			Steps []struct {
+				ID   string            `yaml:"id"`
+				If   string            `yaml:"if"`
+				Uses string            `yaml:"uses"`
+				Run  string            `yaml:"run"`
+				Env  map[string]string `yaml:"env"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	readYAML(t, "../../action.yml", &action)
+	if action.Runs.Using != "composite" {
+		t.Errorf("action.yml: runs.using %q, want composite", action.Runs.Using)
+	}
+	var scan, upload bool
+	for _, s := range action.Runs.Steps {
+		switch {
+		case s.ID == "scan":
+			scan = strings.Contains(s.Run, "$GITHUB_ACTION_PATH/scripts/action.sh")
+			for _, in := range []string{"version", "paths", "args", "sarif-file", "fail-on"} {
+				if !slices.Contains(slices.Collect(maps.Values(s.Env)), "${{ inputs."+in+" }}") {
+					t.Errorf("action.yml: input %s does not reach the script (env %v)", in, s.Env)
+				}
+			}
+			if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(action.Inputs["version"].Default) {
+				t.Errorf("action.yml: version default %q is not a pinned release", action.Inputs["version"].Default)
+			}
+		case strings.HasPrefix(s.Uses, "github/codeql-action/upload-sarif@"):
+			upload = s.With["sarif_file"] == "${{ steps.scan.outputs.sarif-file }}" && strings.Contains(s.If, "inputs.upload == 'true'")
+		}
+	}
+	if !scan || !upload {
+		t.Errorf("action.yml: got a scan step running scripts/action.sh %v, an upload-sarif step of its SARIF %v; want both", scan, upload)
+	}
+
+	var hooks []struct {
+		ID            string   `yaml:"id"`
+		Entry         string   `yaml:"entry"`
+		Args          []string `yaml:"args"`
+		Language      string   `yaml:"language"`
+		Files         string   `yaml:"files"`
+		PassFilenames *bool    `yaml:"pass_filenames"`
+	}
+	readYAML(t, "../../.pre-commit-hooks.yaml", &hooks)
+	want := map[string]string{"kmsrotor-iac": "kmsrotor iac", "kmsrotor-iac-fix": "kmsrotor iac --fix"}
+	for _, h := range hooks {
+		if want[h.ID] != h.Entry || h.Language != "golang" || h.PassFilenames == nil || *h.PassFilenames {
+			t.Errorf("hook %s: entry %q, language %s, pass_filenames %v; want %q, golang, false", h.ID, h.Entry, h.Language, h.PassFilenames, want[h.ID])
+		}
+		files := regexp.MustCompile(h.Files)
+		for _, name := range []string{"main.tf", "main.tofu", "prod.tfvars", "stack.yaml", "cdk.out/App.template.json"} {
+			if !files.MatchString(name) {
+				t.Errorf("hook %s: files %q does not match %s", h.ID, h.Files, name)
+			}
+		}
+		// The hook's command line parses.
+		args := append(strings.Fields(strings.TrimPrefix(h.Entry, "kmsrotor ")), h.Args...)
+		if got := Main(append(args, "--help"), &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now, Context: t.Context(), WorkingDir: t.TempDir()}); got != ExitOK {
+			t.Errorf("hook %s: kmsrotor %v --help exits %d", h.ID, args, got)
+		}
+		delete(want, h.ID)
+	}
+	if len(want) > 0 {
+		t.Errorf(".pre-commit-hooks.yaml lacks %v", want)
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }

@@ -194,13 +194,15 @@ func checkOutputFile(file, workingDir string) error {
 	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
+	// Named as the user wrote it: no absolute path in messages.
+	shown := filepath.Dir(file)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return usagef("--output-file %s: directory %s does not exist; create it first", file, dir)
+		return usagef("--output-file %s: directory %s does not exist; create it first", file, shown)
 	case err != nil:
 		return usagef("--output-file %s: %v", file, errors.Unwrap(err))
 	case !st.IsDir():
-		return usagef("--output-file %s: %s is not a directory", file, dir)
+		return usagef("--output-file %s: %s is not a directory", file, shown)
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return usagef("--output-file %s is a directory; name a file", file)

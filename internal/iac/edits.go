@@ -1,6 +1,7 @@
 package iac
 
 import (
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -25,8 +26,8 @@ import (
 // on the unchanged file, so every edit's lines are those of the file as
 // read, as a SARIF fix's must be.
 func fixEdits(opts Options, keys []kmskey.Key, findings []check.Finding, srcs sources, refused map[refusalKey]string) map[int][]check.Edit {
-	byFile := map[string][]fixTarget{}
-	for _, t := range plan(opts, keys, findings) {
+	var targets []fixTarget
+	for _, t := range planOps(opts, keys, findings, srcs) {
 		if _, ok := refused[refusalKey{t.file, t.resources[0]}]; ok {
 			continue
 		}
@@ -35,77 +36,85 @@ func fixEdits(opts Options, keys []kmskey.Key, findings []check.Finding, srcs so
 		if !slices.ContainsFunc(t.keys, func(i int) bool { return findings[i].Status == check.StatusFail }) {
 			continue
 		}
-		byFile[t.file] = append(byFile[t.file], t)
+		targets = append(targets, t)
 	}
-	if len(byFile) == 0 {
+	if len(targets) == 0 {
 		return nil
-	}
-	files := make([]string, 0, len(byFile))
-	for f := range byFile {
-		files = append(files, f)
 	}
 
 	out := map[int][]check.Edit{}
 	var mu sync.Mutex
+	var read sync.Map // file -> []byte, for files that define no key
 	var wg sync.WaitGroup
-	next := make(chan string)
-	for range max(1, min(runtime.GOMAXPROCS(0), len(files))) {
+	next := make(chan fixTarget)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(targets))) {
 		wg.Go(func() {
-			for file := range next {
-				got := fileEdits(display(opts.Dir, file), file, srcs, byFile[file])
+			for t := range next {
+				got := targetEdits(opts, t, srcs, &read)
+				if got == nil {
+					continue
+				}
 				mu.Lock()
-				for i, t := range byFile[file] {
-					if got[i] == nil {
-						continue
-					}
-					for _, k := range t.keys {
-						if findings[k].Status == check.StatusFail {
-							out[k] = got[i]
-						}
+				for _, k := range t.keys {
+					if findings[k].Status == check.StatusFail {
+						out[k] = got
 					}
 				}
 				mu.Unlock()
 			}
 		})
 	}
-	for _, f := range files {
-		next <- f
+	for _, t := range targets {
+		next <- t
 	}
 	close(next)
 	wg.Wait()
 	return out
 }
 
-// fileEdits applies each target alone to file, as load read it, and
-// returns its edits, nil for a target that changes nothing or is refused.
-// name is the file's display name.
-func fileEdits(name, file string, srcs sources, targets []fixTarget) [][]check.Edit {
-	out := make([][]check.Edit, len(targets))
-	tf := srcs.tf[file]
-	var src []byte
-	switch {
-	case tf != nil:
-		src = tf.Bytes()
-	case srcs.cfn[file] != nil:
-		src = srcs.cfn[file]
-	default:
-		return out // not read as a file that defines keys: no fix
-	}
-	before := splitLines(string(src))
-	for i, t := range targets {
+// targetEdits applies each op of a fix alone to its file, as load read it,
+// and returns their edits; nil when one is refused or none changes
+// anything.
+func targetEdits(opts Options, t fixTarget, srcs sources, read *sync.Map) []check.Edit {
+	var edits []check.Edit
+	for _, o := range t.ops {
+		if o.refusal != "" {
+			return nil
+		}
+		tf := srcs.tf[o.file]
+		var src []byte
+		switch {
+		case tf != nil:
+			src = tf.Bytes()
+		case srcs.cfn[o.file] != nil:
+			src = srcs.cfn[o.file]
+		case o.site != nil:
+			if b, ok := read.Load(o.file); ok {
+				src = b.([]byte)
+			} else if b, err := os.ReadFile(o.file); err == nil {
+				read.Store(o.file, b)
+				src = b
+			}
+		}
+		if src == nil {
+			return nil // not read as a file that defines keys: no fix
+		}
 		var after []byte
 		var err error
-		if tf != nil && t.source == kmskey.SourceTerraform {
-			after, err = tf.Apply(terraformFix(t))
+		if tf != nil && o.site == nil && t.source == kmskey.SourceTerraform {
+			after, err = tf.Apply(terraformFix(o.t))
 		} else {
-			after, err = applyFix(file, src, t)
+			after, err = o.apply(src)
 		}
-		if err != nil || string(after) == string(src) {
+		if err != nil {
+			return nil
+		}
+		if string(after) == string(src) {
 			continue
 		}
-		out[i] = lineEdits(name, before, splitLines(string(after)))
+		edits = append(edits, lineEdits(opts.display(o.file), splitLines(string(src)), splitLines(string(after)))...)
 	}
-	return out
+	return edits
 }
 
 // lineEdits turns the line diff of a and b into edits of a: each run of

@@ -14,8 +14,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -122,7 +124,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	fixed := map[refusalKey]bool{}
 	var writeErrs []Diagnostic
 	for round := 0; round < 3; round++ {
-		changed := fixRound(opts, keys, evaluate(keys, opts.Policy), current, fixed, refused)
+		changed := fixRound(opts, keys, evaluate(keys, opts.Policy), srcs, current, fixed, refused)
 		for file, c := range changed {
 			if _, ok := originals[file]; !ok {
 				originals[file] = c.before
@@ -161,14 +163,14 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			files = append(files, f)
 		}
 	}
-	slices.SortFunc(files, func(a, b string) int { return strings.Compare(display(opts.Dir, a), display(opts.Dir, b)) })
+	slices.SortFunc(files, func(a, b string) int { return strings.Compare(opts.display(a), opts.display(b)) })
 	var diff strings.Builder
 	for _, f := range files {
 		if opts.Diff {
-			diff.WriteString(Diff(display(opts.Dir, f), originals[f], current[f]))
+			diff.WriteString(Diff(opts.display(f), originals[f], current[f]))
 		}
 		if opts.Fix {
-			res.Fixed = append(res.Fixed, display(opts.Dir, f))
+			res.Fixed = append(res.Fixed, opts.display(f))
 		}
 	}
 	res.Diff = diff.String()
@@ -190,14 +192,31 @@ func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, r
 	var res Result
 	findings := evaluate(keys, opts.Policy)
 	edits := fixEdits(opts, keys, findings, srcs, refused)
+	rel := relativizer(opts)
 	for i, f := range findings {
 		f.Remediation.Edits = edits[i]
-		f.File = display(opts.Dir, f.File)
+		f.File = opts.display(f.File)
 		f.ID = f.StableID() // by the file's name as shown, not where it was read
+		if i < len(srcs.tfSites) {
+			s := srcs.tfSites[i]
+			if s.CallName != "" {
+				f.CallSite = &check.CallSite{File: opts.display(s.CallFile), StartLine: s.CallLine, Module: s.CallName}
+			}
+			if s.Note != "" {
+				f.Message += " (" + s.Note + ")"
+			}
+			if s.DeclaredFile != "" {
+				f.Message += fmt.Sprintf(" (declared in %s line %d, which is what to fix)", opts.display(s.DeclaredFile), s.DeclaredLine)
+			}
+		}
+		if f.Status == check.StatusFail && keys[i].Source == kmskey.SourceCloudFormation && cloudformation.InCDKOut(keys[i].File) {
+			cdkRemediation(&f, opts, keys[i])
+		}
 		if why, ok := refused[refusalKey{keys[i].File, keys[i].Resource}]; ok {
 			f.Message += " (not fixed automatically: " + why + ")"
-			res.Refused = append(res.Refused, Refusal{File: f.File, Line: f.StartLine, Resource: f.Resource, Reason: why})
+			res.Refused = append(res.Refused, Refusal{File: f.File, Line: f.StartLine, Resource: f.Resource, Reason: rel(why)})
 		}
+		f.Message, f.Remediation.Text = rel(f.Message), rel(f.Remediation.Text)
 		res.Findings = append(res.Findings, f)
 	}
 	check.Sort(res.Findings)
@@ -208,7 +227,8 @@ func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, r
 		return a.Line - b.Line
 	})
 	for _, d := range diags {
-		d.File = display(opts.Dir, d.File)
+		d.File = opts.display(d.File)
+		d.Message = rel(d.Message)
 		res.Diags = append(res.Diags, d)
 	}
 	slices.SortStableFunc(res.Diags, func(a, b Diagnostic) int {
@@ -218,6 +238,79 @@ func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, r
 		return a.Line - b.Line
 	})
 	return res
+}
+
+// relativizer returns a function that rewrites the absolute paths in a
+// message as display names them: relative to the directory the run started
+// in, or to the parent of the path given that holds them.
+func relativizer(opts Options) func(string) string {
+	var prefixes []string
+	if opts.Dir != "" {
+		prefixes = append(prefixes, opts.Dir+string(filepath.Separator))
+	}
+	for _, p := range opts.Paths {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(opts.Dir, p)
+		}
+		// A path outside the directory: its files are named from its parent.
+		if p = filepath.Clean(p); !strings.HasPrefix(p+string(filepath.Separator), opts.Dir+string(filepath.Separator)) {
+			prefixes = append(prefixes, filepath.Dir(p)+string(filepath.Separator))
+		}
+	}
+	// The directory itself, ending a path: "terraform init in DIR".
+	var self *regexp.Regexp
+	if opts.Dir != "" && opts.Dir != string(filepath.Separator) {
+		self = regexp.MustCompile(regexp.QuoteMeta(opts.Dir) + `($|[\s"':,;)])`)
+	}
+	return func(msg string) string {
+		for _, p := range prefixes {
+			if p != string(filepath.Separator) {
+				msg = strings.ReplaceAll(msg, p, "")
+			}
+		}
+		if self != nil && strings.Contains(msg, opts.Dir) {
+			msg = self.ReplaceAllString(msg, ".$1")
+		}
+		return msg
+	}
+}
+
+// cdkRemediation names the construct properties to set for a key of a
+// synthesized template, which is not edited.
+func cdkRemediation(f *check.Finding, opts Options, k kmskey.Key) {
+	period := 0
+	if f.Reason == check.ReasonPeriodExceedsPolicy || (opts.Policy.MaxRotationDays > 0 && opts.Policy.MaxRotationDays < kmskey.DefaultRotationPeriodDays) {
+		period = periodFor(opts, k)
+	}
+	if opts.PeriodDays != 0 {
+		period = opts.PeriodDays
+	}
+	remove := f.Reason == check.ReasonInvalidValue
+	text := cloudformation.CDKFix(k.Resource, !remove, period, remove)
+	// The text is the fix: there is no template property to set.
+	f.Remediation.Text = strings.ToUpper(text[:1]) + text[1:] + "."
+	f.Remediation.CloudFormation, f.Remediation.Terraform = "", ""
+}
+
+// display names a file for reports: relative to the directory the run
+// started in when under it, else relative to the parent of the path given
+// that holds it, with forward slashes.
+func (opts Options) display(file string) string {
+	if file == "" || !filepath.IsAbs(file) {
+		return display(opts.Dir, file)
+	}
+	if d := display(opts.Dir, file); !filepath.IsAbs(filepath.FromSlash(d)) {
+		return d
+	}
+	for _, p := range opts.Paths {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(opts.Dir, p)
+		}
+		if d := display(filepath.Dir(filepath.Clean(p)), file); !filepath.IsAbs(filepath.FromSlash(d)) {
+			return d
+		}
+	}
+	return display(opts.Dir, file)
 }
 
 // display names a file for reports: relative to dir when under it, with
@@ -319,7 +412,12 @@ func collect(opts Options) (inputs, error) {
 
 func isTerraformFile(path string) bool {
 	name := strings.ToLower(filepath.Base(path))
-	return strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json")
+	for _, ext := range []string{".tf", ".tf.json", ".tofu", ".tofu.json"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // sources are the files that define keys, as load read them: the content
@@ -327,6 +425,12 @@ func isTerraformFile(path string) bool {
 type sources struct {
 	tf  map[string]*terraform.Source
 	cfn map[string][]byte
+	// tfSites are the Terraform keys' sites, by key index (the Terraform
+	// keys come first).
+	tfSites []terraform.KeySites
+	// noEdit are the files never edited, with why: they declare a
+	// resource or logical ID twice.
+	noEdit map[string]string
 }
 
 // load reads every input: Terraform directories in one LoadDirs (which
@@ -342,13 +446,14 @@ func load(ctx context.Context, in inputs, varFiles []string) ([]kmskey.Key, []Di
 		keys  []kmskey.Key
 		diags []Diagnostic
 		src   []byte
+		sites []terraform.KeySites
 	}
 	results := make([]fileResult, len(in.files))
 	next := make(chan int)
 	for range max(1, min(runtime.GOMAXPROCS(0), len(in.files))) {
 		wg.Go(func() {
 			for i := range next {
-				results[i].keys, results[i].diags, results[i].src = loadFile(in.files[i], in.explicit[in.files[i]])
+				results[i].keys, results[i].diags, results[i].src, results[i].sites = loadFile(in.files[i], in.explicit[in.files[i]])
 			}
 		})
 	}
@@ -368,8 +473,24 @@ feed:
 	for _, d := range tf.Diags {
 		diags = append(diags, Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message})
 	}
-	srcs := sources{tf: tf.Sources, cfn: map[string][]byte{}}
+	srcs := sources{tf: tf.Sources, cfn: map[string][]byte{}, tfSites: tf.Sites}
+	if len(srcs.tfSites) != len(keys) {
+		srcs.tfSites = make([]terraform.KeySites, len(keys))
+	}
+	for _, d := range diags {
+		if d.Code == CodeParseError && strings.HasPrefix(d.Message, "duplicate ") {
+			if srcs.noEdit == nil {
+				srcs.noEdit = map[string]string{}
+			}
+			srcs.noEdit[d.File] = "the file declares a resource twice (line " + strconv.Itoa(d.Line) + "); fix that first"
+		}
+	}
 	for i, r := range results {
+		if len(r.sites) == len(r.keys) {
+			srcs.tfSites = append(srcs.tfSites, r.sites...)
+		} else {
+			srcs.tfSites = append(srcs.tfSites, make([]terraform.KeySites, len(r.keys))...)
+		}
 		keys = append(keys, r.keys...)
 		diags = append(diags, r.diags...)
 		if len(r.keys) > 0 && r.keys[0].Source == kmskey.SourceCloudFormation {
@@ -382,10 +503,10 @@ feed:
 // loadFile reads one JSON, YAML or template file: a Terraform plan, a
 // CloudFormation template, or something else, ignored. It returns the
 // file's content too.
-func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte) {
+func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte, []terraform.KeySites) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}, nil
+		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}, nil, nil
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") && terraform.IsPlan(src) {
 		r := terraform.LoadPlan(path, src)
@@ -393,18 +514,18 @@ func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte) {
 		for i, d := range r.Diags {
 			diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message}
 		}
-		return r.Keys, diags, src
+		return r.Keys, diags, src, r.Sites
 	}
 	r := cloudformation.Parse(path, src)
 	if !r.Template && !explicit {
-		return nil, nil, src
+		return nil, nil, src, nil
 	}
 	if !r.Template && len(r.Diags) == 0 {
-		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src
+		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src, nil
 	}
 	diags := make([]Diagnostic, len(r.Diags))
 	for i, d := range r.Diags {
 		diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: d.Code, Message: d.Message}
 	}
-	return r.Keys, diags, src
+	return r.Keys, diags, src, nil
 }

@@ -73,8 +73,12 @@ func TestRunPaths(t *testing.T) {
 			}},
 		{name: "an explicit file inside a skipped directory is read", paths: []string{"node_modules/dep/t.yaml"}, dir: "testdata/walk",
 			findings: []string{"node_modules/dep/t.yaml:2 Vendored cloudformation FAIL rotation_disabled"}},
-		{name: "absolute paths outside the directory stay absolute", paths: []string{abs}, dir: t.TempDir(),
-			findings: []string{filepath.ToSlash(abs) + ":2 Key cloudformation FAIL rotation_disabled"}},
+		// No absolute path is printed: a file outside the directory is named
+		// relative to the path given.
+		{name: "absolute paths outside the directory are relative to the path given", paths: []string{abs}, dir: t.TempDir(),
+			findings: []string{"stack.yaml:2 Key cloudformation FAIL rotation_disabled"}},
+		{name: "absolute directory outside the directory", paths: []string{filepath.Dir(abs)}, dir: t.TempDir(),
+			findings: []string{"cfn/stack.template:1 TemplateKey cloudformation PASS rotation_enabled", "cfn/stack.yaml:2 Key cloudformation FAIL rotation_disabled"}},
 		{name: "missing path", paths: []string{"nowhere"}, dir: "testdata/walk", wantError: ErrNoPath},
 	}
 	for _, tt := range tests {
@@ -123,24 +127,31 @@ func TestPlan(t *testing.T) {
 		{"passing", on(365), 365, 0, ""},
 		{"passing, period asked", on(365), 365, 180, "true 180"},
 		{"passing with the period asked", on(180), 365, 180, ""},
-		{"passing with a shorter period than asked", on(100), 365, 200, ""},
-		{"passing with the default period, a shorter one asked", on(365), 0, 400, ""},
-		{"rotation off with a shorter stated period than asked", with(func(k *kmskey.Key) { k.Rotation = kmskey.Rotation{Enabled: kmskey.False, PeriodDays: 100} }), 365, 200, "true 0"},
+		// The period asked for is set wherever it differs; the command keeps
+		// it within the policy.
+		{"passing with a shorter period than asked", on(100), 365, 200, "true 200"},
+		{"passing with the default period, a longer one asked", on(365), 0, 400, "true 400"},
+		{"rotation off with a shorter stated period than asked", with(func(k *kmskey.Key) { k.Rotation = kmskey.Rotation{Enabled: kmskey.False, PeriodDays: 100} }), 365, 200, "true 200"},
 		{"rotation off with a longer stated period than asked", with(func(k *kmskey.Key) { k.Rotation = kmskey.Rotation{Enabled: kmskey.False, PeriodDays: 300} }), 365, 200, "true 200"},
 		{"period over the policy, period asked", on(730), 365, 200, "true 200"},
 		{"rotation off, period asked", off, 0, 90, "true 90"},
 		{"replica", with(func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.False; k.MultiRegionType = kmskey.MultiRegionReplica }), 365, 0, ""},
 		{"plan file", with(func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.False; k.Source = kmskey.SourceTerraformPlan }), 365, 0, ""},
 		{"HMAC", with(func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.False; k.Spec = "HMAC_256" }), 365, 180, ""},
+		{"HMAC with rotation on", with(func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.True; k.Spec = "HMAC_256" }), 365, 180, "remove"},
+		{"asymmetric with rotation on", with(func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.True; k.Spec = "RSA_2048" }), 365, 0, "remove"},
+		{"imported with rotation on", with(func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.True; k.Origin = kmskey.OriginExternal }), 365, 0, "remove"},
 		{"imported", with(func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.False; k.Origin = kmskey.OriginExternal }), 365, 180, ""},
 		{"disabled", with(func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.False; k.State = kmskey.StateDisabled }), 365, 180, ""},
 		{"unresolved", with(func(k *kmskey.Key) { k.Unresolved = []string{kmskey.AttrRotation} }), 365, 180, ""},
 	}
 	for _, tt := range tests {
 		opts := Options{Policy: check.Policy{MaxRotationDays: tt.max}, PeriodDays: tt.periodDays}
-		targets := plan(opts, []kmskey.Key{tt.key}, []check.Finding{check.Evaluate(tt.key, opts.Policy)})
+		targets := plan(opts, []kmskey.Key{tt.key}, []check.Finding{check.Evaluate(tt.key, opts.Policy)}, nil)
 		got := ""
-		if len(targets) == 1 {
+		if len(targets) == 1 && targets[0].remove {
+			got = "remove"
+		} else if len(targets) == 1 {
 			got = fmt.Sprintf("%v %d", targets[0].enable, targets[0].period)
 		} else if len(targets) > 1 {
 			got = fmt.Sprintf("%d targets", len(targets))
@@ -157,14 +168,16 @@ func TestPlanDedupesModuleBlocks(t *testing.T) {
 	a, b := k, k
 	a.Resource, b.Resource = "module.a.aws_kms_key.k", "module.b.aws_kms_key.k"
 	keys := []kmskey.Key{a, b}
-	targets := plan(Options{Policy: policy}, keys, []check.Finding{check.Evaluate(a, policy), check.Evaluate(b, policy)})
+	targets := plan(Options{Policy: policy}, keys, []check.Finding{check.Evaluate(a, policy), check.Evaluate(b, policy)}, nil)
 	if len(targets) != 1 || !slices.Equal(targets[0].resources, []string{a.Resource, b.Resource}) {
 		t.Errorf("plan of one module block instantiated twice: got %+v, want one target for both instances", targets)
 	}
 }
 
 // TestRunFix fixes a copy of testdata/walk: CloudFormation and Terraform
-// files change, the plan JSON does not, and a second run changes nothing.
+// files change, the plan JSON and the CDK's synthesized template do not
+// (the fix names the construct's properties), and a second run changes
+// nothing.
 func TestRunFix(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "walk")
 	if err := os.CopyFS(dir, os.DirFS("testdata/walk")); err != nil {
@@ -179,14 +192,15 @@ func TestRunFix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantFixed := []string{"cdk.out/App.template.json", "cfn/stack.template", "cfn/stack.yaml", "tf/main.tf"}
-	if !slices.Equal(res.Fixed, wantFixed) || res.FixedKeys != 4 || len(res.Refused) != 0 {
-		t.Errorf("Run --fix: fixed %v (%d resources), refused %v; want %v (4), none", res.Fixed, res.FixedKeys, res.Refused, wantFixed)
+	wantFixed := []string{"cfn/stack.template", "cfn/stack.yaml", "tf/main.tf"}
+	if !slices.Equal(res.Fixed, wantFixed) || res.FixedKeys != 3 || len(res.Refused) != 1 ||
+		!strings.Contains(res.Refused[0].Reason, "enableKeyRotation: true and rotationPeriod: Duration.days(180) on the construct CdkKey") {
+		t.Errorf("Run --fix: fixed %v (%d resources), refused %v; want %v (3), the CDK key refused naming its construct's properties", res.Fixed, res.FixedKeys, res.Refused, wantFixed)
 	}
 	for _, f := range res.Findings {
 		want := check.StatusPass
-		if f.Source == string(kmskey.SourceTerraformPlan) {
-			want = check.StatusFail // a plan is not a source to fix
+		if f.Source == string(kmskey.SourceTerraformPlan) || strings.HasPrefix(f.File, "cdk.out/") {
+			want = check.StatusFail // a plan is not a source to fix, nor is a synthesized template
 		}
 		if f.Status != want || (want == check.StatusPass && f.Rotation.PeriodDays != 180) {
 			t.Errorf("after --fix: %s %s is %s with period %d; want %s, period 180", f.File, f.Resource, f.Status, f.Rotation.PeriodDays, want)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,14 @@ type sarifRun struct {
 	Invocations []sarifInvocation `json:"invocations"`
 	Results     []sarifResult     `json:"results"`
 	ColumnKind  string            `json:"columnKind,omitempty"`
-	Properties  map[string]any    `json:"properties,omitempty"`
+	// OriginalURIBaseIDs says what %SRCROOT%, the base of every relative
+	// URI, stands for; its absolute path is left out, as it is of the report.
+	OriginalURIBaseIDs map[string]sarifBase `json:"originalUriBaseIds,omitempty"`
+	Properties         map[string]any       `json:"properties,omitempty"`
+}
+
+type sarifBase struct {
+	Description sarifText `json:"description"`
 }
 
 // sarifLogOut and sarifRunOut are sarifLog and sarifRun as the sink writes
@@ -52,11 +60,12 @@ type sarifLogOut struct {
 }
 
 type sarifRunOut struct {
-	Tool        sarifTool         `json:"tool"`
-	Invocations []sarifInvocation `json:"invocations"`
-	Results     string            `json:"results"`
-	ColumnKind  string            `json:"columnKind,omitempty"`
-	Properties  map[string]any    `json:"properties,omitempty"`
+	Tool               sarifTool            `json:"tool"`
+	Invocations        []sarifInvocation    `json:"invocations"`
+	Results            string               `json:"results"`
+	ColumnKind         string               `json:"columnKind,omitempty"`
+	OriginalURIBaseIDs map[string]sarifBase `json:"originalUriBaseIds,omitempty"`
+	Properties         map[string]any       `json:"properties,omitempty"`
 }
 
 type sarifTool struct {
@@ -125,6 +134,7 @@ type sarifResult struct {
 	Level               string             `json:"level"`
 	Message             sarifText          `json:"message"`
 	Locations           []sarifLocation    `json:"locations"`
+	RelatedLocations    []sarifLocation    `json:"relatedLocations,omitempty"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
 	Fixes               []sarifFix         `json:"fixes,omitempty"`
@@ -132,6 +142,8 @@ type sarifResult struct {
 }
 
 type sarifLocation struct {
+	ID               *int           `json:"id,omitempty"`
+	Message          *sarifText     `json:"message,omitempty"`
 	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
 	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
 }
@@ -196,6 +208,8 @@ type sarifSink struct {
 	h      Header
 	sorter *spillSorter
 	sum    check.Summary
+	// named is whether a finding names a file (an IaC run).
+	named bool
 }
 
 func newSARIFSink(w io.Writer, opts Options) (Sink, error) {
@@ -206,6 +220,7 @@ func (s *sarifSink) Begin(h Header) error { s.h = h; return nil }
 
 func (s *sarifSink) Finding(f *check.Finding) error {
 	s.sum.Add(f)
+	s.named = s.named || f.File != ""
 	if f.Status == check.StatusPass || f.Status == check.StatusSkipped {
 		return nil
 	}
@@ -261,7 +276,8 @@ func (s *sarifSink) End(t Trailer) error {
 			Results:     splicePlaceholder,
 			// Fix regions use column 1 only, which is the same in every
 			// column kind; say which one anyway, as GitHub expects.
-			ColumnKind: "utf16CodeUnits",
+			ColumnKind:         "utf16CodeUnits",
+			OriginalURIBaseIDs: baseIDs(s.named, t.Errors),
 			Properties: map[string]any{
 				"kind":           t.Scan.Kind,
 				"schema_version": orSchema(s.h.SchemaVersion),
@@ -284,6 +300,15 @@ func (s *sarifSink) End(t Trailer) error {
 		return fmt.Errorf("write sarif report: %w", err)
 	}
 	return nil
+}
+
+// baseIDs declares %SRCROOT% when a file is named: IaC findings and errors.
+func baseIDs(named bool, errs []ScanError) map[string]sarifBase {
+	if !named && !slices.ContainsFunc(errs, func(e ScanError) bool { return e.File != "" }) {
+		return nil
+	}
+	return map[string]sarifBase{srcRoot: {Description: sarifText{
+		Text: "The directory kmsrotor ran in (the repository root in CI); every relative URI is relative to it."}}}
 }
 
 type sarifBuilder struct {
@@ -382,6 +407,20 @@ func (b *sarifBuilder) result(f check.Finding) sarifResult {
 		}
 	}
 	r.Locations = []sarifLocation{loc}
+	if c := f.CallSite; c != nil && c.File != "" {
+		// A key made in a module: the call is what the user edits, so it
+		// is the primary location; the module's resource is related.
+		call := sarifLocation{
+			PhysicalLocation: &sarifPhysical{ArtifactLocation: artifact(c.File), Region: lineRegion(c.StartLine, c.StartLine)},
+			LogicalLocations: []sarifLogical{{Name: lastSegment(c.Module), FullyQualifiedName: c.Module, Kind: "module"}},
+		}
+		id := 1
+		loc.ID = &id
+		loc.Message = &sarifText{Text: "The key's resource in the module " + c.Module + "."}
+		r.Locations = []sarifLocation{call}
+		r.RelatedLocations = []sarifLocation{loc}
+		r.Properties["resource"] = f.Resource
+	}
 	if f.Error != nil {
 		r.Properties["error_operation"] = f.Error.Operation
 		r.Properties["error_code"] = f.Error.Code

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -48,7 +49,10 @@ func TestSARIFValidates(t *testing.T) {
 	for _, tc := range append(slices.Clone(docs), struct {
 		name string
 		doc  func() *Document
-	}{"iac-edits", editsDoc}) {
+	}{"iac-edits", editsDoc}, struct {
+		name string
+		doc  func() *Document
+	}{"iac-module", moduleDoc}) {
 		out := write(t, FormatSARIF, tc.doc(), Options{})
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 		if err != nil {
@@ -418,5 +422,61 @@ func TestLastSegment(t *testing.T) {
 		if got := lastSegment(tc.in); got != tc.want {
 			t.Errorf("lastSegment(%q): got %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// moduleDoc is editsDoc plus a key made in a module, whose fix is at the
+// module's call site.
+func moduleDoc() *Document {
+	doc := editsDoc()
+	k := iacKey(".terraform/modules/kms/main.tf", 17, 22, "module.kms.aws_kms_key.this[0]", nil)
+	f := check.Evaluate(k, check.DefaultPolicy(time.Time{}))
+	f.CallSite = &check.CallSite{File: "infra/main.tf", StartLine: 30, Module: "module.kms"}
+	f.Remediation.Edits = []check.Edit{{File: "infra/main.tf", StartLine: 33, EndLine: 33, Text: "  enable_key_rotation = true\n"}}
+	doc.Findings = append(doc.Findings, f)
+	doc.Finalize()
+	return doc
+}
+
+// TestSARIFModuleCallSite: a key made in a module is located at the call
+// the user edits, with the module's resource as a related location, and
+// its fix edits the call; relative URIs have %SRCROOT% declared.
+func TestSARIFModuleCallSite(t *testing.T) {
+	out := write(t, FormatSARIF, moduleDoc(), Options{})
+	var log struct {
+		Runs []struct {
+			OriginalURIBaseIDs map[string]json.RawMessage `json:"originalUriBaseIds"`
+			Results            []sarifResult              `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(out, &log); err != nil {
+		t.Fatal(err)
+	}
+	run := log.Runs[0]
+	if _, ok := run.OriginalURIBaseIDs[srcRoot]; !ok {
+		t.Errorf("originalUriBaseIds: got %v, want %s declared", run.OriginalURIBaseIDs, srcRoot)
+	}
+	var found bool
+	for _, r := range run.Results {
+		if r.Properties["resource"] != "module.kms.aws_kms_key.this[0]" {
+			continue
+		}
+		found = true
+		primary := r.Locations[0]
+		if got := primary.PhysicalLocation.ArtifactLocation; got.URI != "infra/main.tf" || got.URIBaseID != srcRoot || primary.PhysicalLocation.Region.StartLine != 30 {
+			t.Errorf("primary location: got %+v line %d, want infra/main.tf line 30 under %s", got, primary.PhysicalLocation.Region.StartLine, srcRoot)
+		}
+		if primary.LogicalLocations[0].FullyQualifiedName != "module.kms" {
+			t.Errorf("primary logical location: got %+v, want module.kms", primary.LogicalLocations)
+		}
+		if len(r.RelatedLocations) != 1 || r.RelatedLocations[0].PhysicalLocation.ArtifactLocation.URI != ".terraform/modules/kms/main.tf" {
+			t.Errorf("related locations: got %+v, want the module's resource", r.RelatedLocations)
+		}
+		if len(r.Fixes) != 1 || r.Fixes[0].ArtifactChanges[0].ArtifactLocation.URI != "infra/main.tf" {
+			t.Errorf("fixes: got %+v, want one edit of the call site", r.Fixes)
+		}
+	}
+	if !found {
+		t.Errorf("no result for the module's key:\n%s", out)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 // Fix asks for rotation on one AWS::KMS::Key.
@@ -21,6 +23,9 @@ type Fix struct {
 	EnableRotation bool
 	// PeriodDays sets RotationPeriodInDays when not 0.
 	PeriodDays int
+	// RemoveRotation removes EnableKeyRotation and RotationPeriodInDays:
+	// the key cannot rotate (asymmetric, HMAC, imported material).
+	RemoveRotation bool
 }
 
 // RefusedError is a fix that was not applied because the property it would
@@ -65,6 +70,9 @@ func ApplyFixes(file string, src []byte, fixes []Fix) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a CloudFormation template", file)
 	}
 	t := newTemplate(file, src, doc, root)
+	if t.duplicates() {
+		return nil, fmt.Errorf("%s: %s", file, t.diags[0].Message)
+	}
 	byID := map[string]resource{}
 	for _, r := range t.eachResource() {
 		if _, dup := byID[r.id]; !dup {
@@ -146,12 +154,33 @@ func (t *template) fixEdits(r resource, f Fix) ([]edit, error) {
 
 	var edits []edit
 	var add []member
+	if f.RemoveRotation {
+		for _, name := range []string{propEnableKeyRotation, propRotationPeriodInDays} {
+			i := lookupIndex(props, name)
+			if i < 0 {
+				continue
+			}
+			e, ok := t.deleteMember(props, i)
+			if !ok {
+				return nil, refuse(name, "has a layout a minimal edit cannot remove")
+			}
+			edits = append(edits, e)
+		}
+		return edits, nil
+	}
 	if f.EnableRotation {
 		n := lookup(props, propEnableKeyRotation)
 		if n == nil {
 			add = append(add, member{propEnableKeyRotation, "true"})
 		} else {
 			v := t.resolve(n, 0)
+			if e, done, err := t.paramEdit(r, n, propEnableKeyRotation, "true", func(v value) bool { b, ok := boolOf(v); return ok && b }); done {
+				if err != nil {
+					return nil, err
+				}
+				edits = append(edits, e...)
+				v = value{kind: vLiteral, direct: true, scalar: true, s: "true"}
+			}
 			if !v.direct {
 				return nil, refuse(propEnableKeyRotation, "is set by an expression ("+exprName(n)+")")
 			}
@@ -176,6 +205,13 @@ func (t *template) fixEdits(r resource, f Fix) ([]edit, error) {
 			add = append(add, member{propRotationPeriodInDays, want})
 		} else {
 			v := t.resolve(n, 0)
+			if e, done, err := t.paramEdit(r, n, propRotationPeriodInDays, want, func(v value) bool { c, ok := intOf(v); return ok && c == f.PeriodDays }); done {
+				if err != nil {
+					return nil, err
+				}
+				edits = append(edits, e...)
+				v = value{kind: vLiteral, direct: true, scalar: true, s: want}
+			}
 			if !v.direct {
 				return nil, refuse(propRotationPeriodInDays, "is set by an expression ("+exprName(n)+")")
 			}
@@ -484,4 +520,110 @@ func propsKeyText(quoted bool) string {
 		return `"Properties"`
 	}
 	return "Properties"
+}
+
+// paramEdit sets a property that is !Ref to a parameter at the parameter's
+// Default. done is false when n is not such a reference. The Default is
+// edited only when every use of the parameter is a rotation property, and
+// the new value is one of its AllowedValues; otherwise the error says
+// which line to change.
+func (t *template) paramEdit(r resource, n *yaml.Node, prop, want string, already func(value) bool) ([]edit, bool, error) {
+	name, arg, ok := intrinsic(n)
+	if !ok || name != "Ref" || arg.Kind != yaml.ScalarNode {
+		return nil, false, nil
+	}
+	p := mappingOrNil(lookup(t.params, arg.Value))
+	if p == nil {
+		return nil, false, nil
+	}
+	refuse := func(reason string) error {
+		return &RefusedError{File: t.file, Resource: r.id, Property: prop, Reason: reason}
+	}
+	def := lookup(p, "Default")
+	if def == nil || def.Kind != yaml.ScalarNode {
+		return nil, true, refuse(fmt.Sprintf("comes from parameter %s, which has no Default; pass %s when deploying", arg.Value, want))
+	}
+	if already(t.resolve(n, 0)) {
+		return nil, true, nil
+	}
+	if all, rot := t.paramUses(arg.Value); all != rot {
+		return nil, true, refuse(fmt.Sprintf("comes from parameter %s, which is also used elsewhere (%d uses, %d for rotation), so its Default (line %d) is not changed; set %s to %s on line %d or pass %s=%s when deploying",
+			arg.Value, all, rot, def.Line, prop, want, n.Line, arg.Value, want))
+	}
+	if allowed := lookup(p, "AllowedValues"); allowed != nil && allowed.Kind == yaml.SequenceNode {
+		if !slices.ContainsFunc(allowed.Content, func(a *yaml.Node) bool { return strings.EqualFold(a.Value, want) }) {
+			return nil, true, refuse(fmt.Sprintf("comes from parameter %s, whose AllowedValues (line %d) do not include %s; add it there and set the Default (line %d)", arg.Value, allowed.Line, want, def.Line))
+		}
+	}
+	e, ok := t.replaceScalar(def, want)
+	if !ok {
+		return nil, true, refuse(fmt.Sprintf("comes from parameter %s, whose Default (line %d) has a form a minimal edit cannot change", arg.Value, def.Line))
+	}
+	e.literal = true
+	return []edit{e}, true, nil
+}
+
+// paramUses counts the references to a parameter (Ref, !Ref, ${X} in
+// Fn::Sub) and those that are the whole value of a rotation property.
+func (t *template) paramUses(name string) (all, rotation int) {
+	var walk func(n *yaml.Node, key string)
+	walk = func(n *yaml.Node, key string) {
+		if n == nil {
+			return
+		}
+		if fn, arg, ok := intrinsic(n); ok && fn == "Ref" && arg.Kind == yaml.ScalarNode && arg.Value == name {
+			all++
+			if key == propEnableKeyRotation || key == propRotationPeriodInDays {
+				rotation++
+			}
+			return
+		}
+		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${"+name+"}") {
+			all++
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], n.Content[i].Value)
+			}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c, "")
+		}
+	}
+	// A key that cannot rotate counts its rotation properties as other
+	// uses: turning the parameter on would make AWS reject it.
+	for _, r := range t.eachResource() {
+		before := rotation
+		walk(r.body, "")
+		if r.typ == TypeKey && rotation > before {
+			if k := t.kmsKey(r); k.Spec != kmskey.SpecSymmetricDefault || k.Origin != kmskey.OriginAWSKMS {
+				rotation = before
+			}
+		}
+	}
+	walk(lookup(t.root, "Outputs"), "")
+	walk(t.conditions, "")
+	return all, rotation
+}
+
+// deleteMember deletes the i-th key of a block mapping with its value, when
+// both are on the key's line alone.
+func (t *template) deleteMember(props *yaml.Node, i int) (edit, bool) {
+	if props.Style&yaml.FlowStyle != 0 || t.json {
+		return edit{}, false
+	}
+	k, v := props.Content[i], props.Content[i+1]
+	if v.Line != k.Line || lastLine(v) != k.Line {
+		return edit{}, false
+	}
+	start := t.src.offset(k.Line, 1)
+	end := t.src.offset(k.Line+1, 1)
+	if start < 0 {
+		return edit{}, false
+	}
+	if end < 0 {
+		end = len(t.src.src)
+	}
+	return edit{off: start, end: end, text: ""}, true
 }

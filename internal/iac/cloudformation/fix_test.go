@@ -39,7 +39,8 @@ func TestApplyFixes(t *testing.T) {
 		{"flow-period.json", "flow.json", fixes(120, "Missing", "Inline", "Empty", "NoProperties", "NoPropertiesLast", "OneLine", "StringFalse", "PeriodOnly", "PeriodOnlyInline"), []string{"Topic"}},
 		{"yamlflow.yaml", "yamlflow.yaml", fixes(0, "FlowProps", "FlowResource", "MultiLineFlow"), nil},
 		{"refused.yaml", "refused.yaml", append(fixes(0, "ByRef", "ByIf", "Shared", "Alias", "Fixable", "Replica"), Fix{Resource: "PeriodByRef", EnableRotation: true, PeriodDays: 90}),
-			[]string{"ByRef", "ByIf", "Shared", "Alias", "Replica", "PeriodByRef"}},
+			// ByRef is fixed at its parameter's Default.
+			[]string{"ByIf", "Shared", "Alias", "Replica", "PeriodByRef"}},
 		{"crlf.yaml", "crlf.yaml", fixes(90, "Key", "Bare"), nil},
 		{"noeol.yaml", "noeol.yaml", fixes(0, "Key"), nil},
 	}

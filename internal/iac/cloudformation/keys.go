@@ -83,7 +83,7 @@ func (t *template) exists(r resource) bool {
 }
 
 func (t *template) baseKey(r resource) kmskey.Key {
-	return kmskey.Key{
+	k := kmskey.Key{
 		Source:    kmskey.SourceCloudFormation,
 		File:      t.file,
 		StartLine: r.startLine,
@@ -92,6 +92,14 @@ func (t *template) baseKey(r resource) kmskey.Key {
 		Manager:   kmskey.ManagerCustomer,
 		State:     kmskey.StateEnabled,
 	}
+	// A synthesized template's key is named by its construct, which is
+	// what the user edits.
+	if InCDKOut(t.file) {
+		if p := cdkPath(r.body); p != "" {
+			k.Resource = p
+		}
+	}
+	return k
 }
 
 // properties returns the resolved Properties mapping of a resource; ok is

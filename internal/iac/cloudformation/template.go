@@ -90,6 +90,7 @@ func Parse(file string, src []byte) Result {
 		return Result{}
 	}
 	t := newTemplate(file, src, doc, root)
+	t.duplicates()
 	keys := t.keys()
 	return Result{Keys: keys, Diags: t.diags, Template: true}
 }

@@ -1,6 +1,7 @@
 package terraform
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ type resource struct {
 type moduleCall struct {
 	name           string
 	file           string
-	line           int
+	line, endLine  int
 	source         string
 	dir            string // the local directory called; "" for remote or unknown sources
 	args           map[string]*hcl.Attribute
@@ -278,7 +279,7 @@ func listDir(dir string) dirListing {
 			continue
 		}
 		switch {
-		case strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json"):
+		case isConfigFile(name):
 			ls.configs = append(ls.configs, filepath.Join(dir, name))
 		case name == "terraform.tfvars" || name == "terraform.tfvars.json":
 			ls.autoVars = append(ls.autoVars, filepath.Join(dir, name))
@@ -290,7 +291,29 @@ func listDir(dir string) dirListing {
 	// terraform.tfvars.json and the auto files are in lexical order, as
 	// Terraform applies them.
 	ls.autoVars = append(ls.autoVars, auto...)
+	ls.configs = tofuShadows(ls.configs)
 	return ls
+}
+
+// tofuShadows drops the .tf (.tf.json) files for which a .tofu
+// (.tofu.json) file of the same name exists: OpenTofu reads the .tofu file
+// instead, so that one configuration can serve both tools.
+func tofuShadows(configs []string) []string {
+	has := make(map[string]bool, len(configs))
+	for _, c := range configs {
+		has[c] = true
+	}
+	out := configs[:0]
+	for _, c := range configs {
+		switch {
+		case strings.HasSuffix(c, ".tf") && has[strings.TrimSuffix(c, ".tf")+".tofu"]:
+			continue
+		case strings.HasSuffix(c, ".tf.json") && has[strings.TrimSuffix(c, ".tf.json")+".tofu.json"]:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // ignoredFile reports the names Terraform itself skips: hidden files and
@@ -300,7 +323,7 @@ func ignoredFile(name string) bool {
 }
 
 func isOverride(path string) bool {
-	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".json"), ".tf")
+	base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".json"), ".tf"), ".tofu")
 	return base == "override" || strings.HasSuffix(base, "_override")
 }
 
@@ -429,7 +452,7 @@ func typeConstraint(expr hcl.Expression) (cty.Type, *typeexpr.Defaults, hcl.Diag
 func extractCall(fc *fileConfig, dir string, b *hcl.Block) *moduleCall {
 	attrs, diags := b.Body.JustAttributes()
 	fc.diags = append(fc.diags, toDiags(diags, fc.path)...)
-	c := &moduleCall{name: b.Labels[0], file: fc.path, line: b.DefRange.Start.Line, args: make(map[string]*hcl.Attribute)}
+	c := &moduleCall{name: b.Labels[0], file: fc.path, line: b.DefRange.Start.Line, endLine: blockEndLine(b), args: make(map[string]*hcl.Attribute)}
 	for name, a := range attrs {
 		if !moduleMeta[name] {
 			c.args[name] = a
@@ -443,8 +466,60 @@ func extractCall(fc *fileConfig, dir string, b *hcl.Block) *moduleCall {
 	}
 	if isLocalSource(c.source) {
 		c.dir = filepath.Join(dir, filepath.FromSlash(c.source))
+	} else if c.source != "" {
+		c.dir = installedDir(dir, c.name)
 	}
 	return c
+}
+
+// installedDir is the directory terraform init downloaded a remote module
+// to, from .terraform/modules/modules.json, or "" when it has not.
+func installedDir(dir, name string) string {
+	root, key := dir, name
+	if i := strings.Index(filepath.ToSlash(dir), "/.terraform/modules/"); i >= 0 {
+		root = dir[:i]
+	}
+	mods := readModulesJSON(root)
+	if root != dir {
+		// A call inside a downloaded module: its key is the caller's key
+		// and the call's name.
+		parent := ""
+		for k, d := range mods {
+			if d == dir {
+				parent = k
+			}
+		}
+		if parent == "" {
+			return ""
+		}
+		key = parent + "." + name
+	}
+	return mods[key]
+}
+
+var modulesJSON sync.Map // root dir -> map[string]string
+
+// readModulesJSON reads root/.terraform/modules/modules.json once: module
+// keys (kms, kms.inner) to absolute directories.
+func readModulesJSON(root string) map[string]string {
+	if m, ok := modulesJSON.Load(root); ok {
+		return m.(map[string]string)
+	}
+	out := map[string]string{}
+	if src, err := os.ReadFile(filepath.Join(root, ".terraform", "modules", "modules.json")); err == nil {
+		var doc struct {
+			Modules []struct{ Key, Dir string }
+		}
+		if json.Unmarshal(src, &doc) == nil {
+			for _, m := range doc.Modules {
+				if m.Key != "" && m.Dir != "" {
+					out[m.Key] = filepath.Join(root, filepath.FromSlash(m.Dir))
+				}
+			}
+		}
+	}
+	modulesJSON.Store(root, out)
+	return out
 }
 
 // isLocalSource reports a module source that is a path on disk. Registry,

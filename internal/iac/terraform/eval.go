@@ -222,6 +222,10 @@ func (in *instance) collect() {
 		}
 	}
 	for _, c := range in.mod.calls {
+		if c.dir == "" && c.source != "" && !isLocalSource(c.source) && kmsModule(c) {
+			in.notDownloaded(c)
+			continue
+		}
 		for _, child := range in.expandCall(c).children {
 			child.collect()
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // Fix asks ApplyFixes to turn rotation on in one aws_kms_key block.
@@ -21,6 +22,9 @@ type Fix struct {
 	Resource       string // its address within the file's module, e.g. aws_kms_key.main
 	EnableRotation bool   // set enable_key_rotation = true
 	PeriodDays     int    // > 0: set rotation_period_in_days = PeriodDays
+	// RemoveRotation removes enable_key_rotation and
+	// rotation_period_in_days: the key cannot rotate (asymmetric, HMAC).
+	RemoveRotation bool
 }
 
 // RefusedError is a fix that was not applied because the argument it would
@@ -50,6 +54,7 @@ type blockFix struct {
 	asked  string // the address the first fix named
 	enable bool
 	period int
+	remove bool
 }
 
 // ApplyFixes rewrites one .tf file, keeping comments and formatting: it
@@ -140,7 +145,7 @@ func parseBlockLines(filename string, src []byte, f Fix) (*hclsyntax.Body, span,
 func applyFixes(filename string, src []byte, body *hclsyntax.Body, r span, fixes []Fix) ([]byte, error) {
 	var todo []*blockFix
 	for _, f := range fixes {
-		if !f.EnableRotation && f.PeriodDays <= 0 {
+		if !f.EnableRotation && f.PeriodDays <= 0 && !f.RemoveRotation {
 			continue
 		}
 		if f.PeriodDays != 0 && (f.PeriodDays < minPeriodDays || f.PeriodDays > maxPeriodDays) {
@@ -168,6 +173,7 @@ func applyFixes(filename string, src []byte, body *hclsyntax.Body, r span, fixes
 		}
 		bf := todo[i]
 		bf.enable = bf.enable || f.EnableRotation
+		bf.remove = bf.remove || f.RemoveRotation
 		if f.PeriodDays > 0 {
 			if bf.period != 0 && bf.period != f.PeriodDays {
 				return nil, fmt.Errorf("fix %s: %s: conflicting rotation periods %d and %d were asked for one block", filename, bf.addr, bf.period, f.PeriodDays)
@@ -201,7 +207,7 @@ func applyFixes(filename string, src []byte, body *hclsyntax.Body, r span, fixes
 	// keeps every token but those, and formatting changes only the spaces
 	// between tokens: the block still parses and says what was asked. An
 	// inserted argument is checked by parsing the result again.
-	if inserted && !bytes.Equal(out, src) {
+	if (inserted || slices.ContainsFunc(todo, func(b *blockFix) bool { return b.remove })) && !bytes.Equal(out, src) {
 		// Edits stay inside the parsed part, which grows or shrinks by
 		// what they add.
 		r.end += len(out) - len(src)
@@ -283,17 +289,41 @@ type edit struct {
 // block's offset in the file, since the parser's ranges are file offsets.
 func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, bool, error) {
 	attrs := bf.block.Body.Attributes
-	nl := "\n"
-	if bytes.Contains(block, []byte("\r\n")) {
-		nl = "\r\n"
-	}
 	var edits []edit
 	var inserts []string
 
+	if bf.remove {
+		for _, name := range []string{"enable_key_rotation", "rotation_period_in_days"} {
+			a := attrs[name]
+			if a == nil {
+				continue
+			}
+			e, ok := lineOf(block, a, base)
+			if !ok {
+				return nil, false, false, &RefusedError{Resource: bf.asked, Argument: name, Reason: "shares its line with other arguments, not removed"}
+			}
+			edits = append(edits, e)
+		}
+		if len(edits) == 0 {
+			return block, false, false, nil
+		}
+		return hclwrite.Format(applyEdits(block, base, edits)), true, false, nil
+	}
 	if bf.enable {
 		if a := attrs["enable_key_rotation"]; a != nil {
 			v, ok := literal(a.Expr)
 			switch {
+			case ok && v.Type() == cty.String:
+				// A quoted "true" or "false", which Terraform converts.
+				b, err := convert.Convert(v, cty.Bool)
+				if err != nil {
+					return nil, false, false, &RefusedError{Resource: bf.asked, Argument: "enable_key_rotation",
+						Reason: fmt.Sprintf("is %s, not a boolean", exprText(block, a.Expr, base))}
+				}
+				if b.False() {
+					r := a.Expr.Range()
+					edits = append(edits, edit{r.Start.Byte, r.End.Byte, "true"})
+				}
 			case !ok || (!v.IsNull() && v.Type() != cty.Bool):
 				return nil, false, false, &RefusedError{Resource: bf.asked, Argument: "enable_key_rotation",
 					Reason: fmt.Sprintf("is set by an expression (%s), not a literal", exprText(block, a.Expr, base))}
@@ -308,6 +338,12 @@ func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, bool, error) 
 	if bf.period > 0 {
 		if a := attrs["rotation_period_in_days"]; a != nil {
 			v, ok := literal(a.Expr)
+			if ok && v.Type() == cty.String {
+				// A numeric string, which Terraform converts.
+				if n, err := convert.Convert(v, cty.Number); err == nil {
+					v = n
+				}
+			}
 			if !ok || (!v.IsNull() && v.Type() != cty.Number) {
 				return nil, false, false, &RefusedError{Resource: bf.asked, Argument: "rotation_period_in_days",
 					Reason: fmt.Sprintf("is set by an expression (%s), not a literal", exprText(block, a.Expr, base))}
@@ -327,30 +363,27 @@ func fixBlock(block []byte, bf *blockFix, base int) ([]byte, bool, bool, error) 
 		return block, false, false, nil
 	}
 
-	b := bf.block
-	switch {
-	case len(inserts) > 0 && b.OpenBraceRange.Start.Line == b.CloseBraceRange.Start.Line:
-		// A one-line block, `{}` or `{ a = 1 }`: replace inside it, then
-		// open it up with one argument per line.
-		in0, in1 := b.OpenBraceRange.End.Byte, b.CloseBraceRange.Start.Byte
-		inner := strings.TrimSpace(string(applyEdits(block[in0-base:in1-base], in0, edits)))
-		var lines []string
-		if inner != "" {
-			lines = append(lines, "  "+inner)
-		}
-		for _, s := range inserts {
-			lines = append(lines, "  "+s)
-		}
-		edits = []edit{{in0, in1, nl + strings.Join(lines, nl) + nl}}
-	case len(inserts) > 0:
-		at, indent := insertionPoint(block, b, base)
-		var text strings.Builder
-		for _, s := range inserts {
-			text.WriteString(indent + s + nl)
-		}
-		edits = append(edits, edit{at, at, text.String()})
+	return insertArgs(block, bf.block, base, edits, inserts), true, len(inserts) > 0, nil
+}
+
+// lineOf is the edit that deletes an argument's whole line, when nothing
+// but the argument and a comment is on it.
+func lineOf(block []byte, a *hclsyntax.Attribute, base int) (edit, bool) {
+	start := a.SrcRange.Start.Byte - base
+	end := a.SrcRange.End.Byte - base
+	ls := bytes.LastIndexByte(block[:start], '\n') + 1
+	if len(bytes.TrimSpace(block[ls:start])) != 0 {
+		return edit{}, false
 	}
-	return hclwrite.Format(applyEdits(block, base, edits)), true, len(inserts) > 0, nil
+	le := bytes.IndexByte(block[end:], '\n')
+	if le < 0 {
+		return edit{}, false
+	}
+	rest := bytes.TrimSpace(block[end : end+le])
+	if len(rest) != 0 && !bytes.HasPrefix(rest, []byte("#")) && !bytes.HasPrefix(rest, []byte("//")) {
+		return edit{}, false
+	}
+	return edit{base + ls, base + end + le + 1, ""}, true
 }
 
 // insertionPoint is where new arguments go: at the start of the line after
@@ -392,12 +425,10 @@ func applyEdits(block []byte, base int, edits []edit) []byte {
 }
 
 // literal returns the value of a literal expression: true, false, null, a
-// number. A quoted string is a template, not a literal bool or number.
+// number, or a quoted string without interpolation ("true", "365"), which
+// Terraform converts to the argument's type.
 func literal(expr hclsyntax.Expression) (cty.Value, bool) {
-	if e, ok := expr.(*hclsyntax.LiteralValueExpr); ok {
-		return e.Val, true
-	}
-	return cty.NilVal, false
+	return literalValue(expr)
 }
 
 func exprText(block []byte, expr hclsyntax.Expression, base int) string {
@@ -423,16 +454,28 @@ func verifyFixed(filename string, out []byte, r span, todo []*blockFix) error {
 		if blk == nil {
 			return fmt.Errorf("fix %s: %s is missing after the rewrite; the file was not changed", filename, bf.addr)
 		}
+		if bf.remove {
+			if blk.Body.Attributes["enable_key_rotation"] != nil || blk.Body.Attributes["rotation_period_in_days"] != nil {
+				return fmt.Errorf("fix %s: %s: could not remove the rotation arguments; the file was not changed", filename, bf.addr)
+			}
+			continue
+		}
 		if bf.enable {
-			a := blk.Body.Attributes["enable_key_rotation"]
-			if v, ok := literalOf(a); !ok || v.Type() != cty.Bool || !v.True() {
+			v, ok := literalOf(blk.Body.Attributes["enable_key_rotation"])
+			if ok {
+				v, _ = convert.Convert(v, cty.Bool)
+			}
+			if !ok || v.Type() != cty.Bool || !v.True() {
 				return fmt.Errorf("fix %s: %s: could not set enable_key_rotation = true; the file was not changed", filename, bf.addr)
 			}
 		}
 		if bf.period > 0 {
 			a := blk.Body.Attributes["rotation_period_in_days"]
 			v, ok := literalOf(a)
-			if !ok || v.Type() != cty.Number {
+			if ok {
+				v, _ = convert.Convert(v, cty.Number)
+			}
+			if !ok || v == cty.NilVal || v.Type() != cty.Number {
 				return fmt.Errorf("fix %s: %s: could not set rotation_period_in_days; the file was not changed", filename, bf.addr)
 			}
 			if n, whole := wholeInt(v); !whole || n != bf.period {

@@ -175,7 +175,6 @@ func TestApplyFixesRefuses(t *testing.T) {
 	}{
 		{"rotation from a variable", Fix{StartLine: 5, Resource: "module.m.aws_kms_key.from_var[0]", EnableRotation: true}, "fix testdata/fixrefuse/refuse.tf: module.m.aws_kms_key.from_var[0]: enable_key_rotation is set by an expression (var.rotate), not a literal; set it by hand", "enable_key_rotation"},
 		{"period from a variable", Fix{StartLine: 9, Resource: "aws_kms_key.period_from_var", PeriodDays: 365}, "rotation_period_in_days is set by an expression (var.period)", "rotation_period_in_days"},
-		{"quoted bool", Fix{StartLine: 14, Resource: "aws_kms_key.quoted", EnableRotation: true}, `enable_key_rotation is set by an expression ("false")`, "enable_key_rotation"},
 		{"replica", Fix{StartLine: 22, Resource: "aws_kms_replica_key.replica", EnableRotation: true}, "only aws_kms_key blocks are rewritten", ""},
 		{"external key", Fix{StartLine: 26, Resource: "aws_kms_external_key.imported", EnableRotation: true}, "only aws_kms_key blocks are rewritten", ""},
 		{"stale line", Fix{StartLine: 3, Resource: "aws_kms_key.no_rotation", EnableRotation: true}, "starts on line 28, not 3", "-"},

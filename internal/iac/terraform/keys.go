@@ -147,15 +147,27 @@ func (in *instance) buildKey(res *resource, r rep) {
 			}
 		}
 	}
+	var sites KeySites
+	if c := in.rootCall(); c != nil {
+		sites.CallFile, sites.CallLine, sites.CallName = c.file, c.line, "module."+c.name
+	}
+	sites.Downloaded = downloaded(res.file)
 	switch res.typ {
 	case typeKey:
 		in.keyFacts(&k, res, r)
+		if a := res.attrs["enable_key_rotation"]; a != nil {
+			sites.Rotation = in.trace(a.Expr, r, "enable_key_rotation")
+		}
+		if a := res.attrs["rotation_period_in_days"]; a != nil {
+			sites.Period = in.trace(a.Expr, r, "rotation_period_in_days")
+		}
 	case typeExternalKey:
 		in.externalKeyFacts(&k, res, r)
 	case typeReplicaKey, typeReplicaExternalKey:
 		in.replicaFacts(&k, res, r)
 	}
 	in.ev.res.Keys = append(in.ev.res.Keys, k)
+	in.ev.res.Sites = append(in.ev.res.Sites, sites)
 }
 
 // keyFacts reads an aws_kms_key with the provider's defaults (kms-api.md
@@ -239,7 +251,9 @@ func (in *instance) externalKeyFacts(k *kmskey.Key, res *resource, r rep) {
 	k.Spec = in.enumArg(k, res, "key_spec", r, kmskey.AttrSpec, kmskey.SpecSymmetricDefault, keySpecs)
 	k.Usage = in.enumArg(k, res, "key_usage", r, kmskey.AttrUsage, kmskey.UsageEncryptDecrypt, keyUsages)
 	multiRegionArg(k, in.arg(res, "multi_region", r, cty.Bool))
-	k.Rotation.Enabled = kmskey.False
+	// The provider has no rotation argument here; one written anyway is
+	// rotation asked of imported material, which cannot rotate.
+	k.Rotation.Enabled = boolArg(k, in.arg(res, "enable_key_rotation", r, cty.Bool), kmskey.AttrRotation, false)
 }
 
 // replicaFacts reads an aws_kms_replica_key or aws_kms_replica_external_key.

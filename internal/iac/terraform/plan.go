@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -58,6 +60,7 @@ type configModule struct {
 }
 
 type moduleCfg struct {
+	Source string       `json:"source"`
 	Module configModule `json:"module"`
 }
 
@@ -103,7 +106,7 @@ func LoadPlan(file string, src []byte) Result {
 	if err := dec.Decode(&doc); err != nil {
 		return Result{Diags: []Diagnostic{{File: file, Line: jsonErrorLine(src, err), Code: CodeParseError, Message: fmt.Sprintf("parse terraform plan JSON: %v", err)}}}
 	}
-	p := &planReader{file: file, lines: addressLines(src), unknown: make(map[string]map[string]any), config: make(map[string]configResource)}
+	p := &planReader{file: file, doc: &doc, lines: addressLines(src), unknown: make(map[string]map[string]any), config: make(map[string]configResource)}
 	for _, rc := range doc.ResourceChanges {
 		p.unknown[rc.Address] = rc.Change.AfterUnknown
 	}
@@ -124,6 +127,7 @@ func LoadPlan(file string, src []byte) Result {
 
 type planReader struct {
 	file     string
+	doc      *planDoc
 	lines    map[string]int
 	unknown  map[string]map[string]any
 	config   map[string]configResource // by module path ("module.a.module.b.") + address
@@ -319,6 +323,58 @@ func (p *planReader) addKey(r planResource) {
 		p.arns[k.ARN] = len(p.res.Keys)
 	}
 	p.res.Keys = append(p.res.Keys, k)
+	var sites KeySites
+	sites.DeclaredFile, sites.DeclaredLine = p.declared(r)
+	p.res.Sites = append(p.res.Sites, sites)
+}
+
+// declared finds the configuration line of a plan's resource: the plan's
+// configuration names the module sources, and the file beside the plan
+// (or in the local module's directory) that declares the block is read.
+// It returns "" when the configuration is not on disk there.
+func (p *planReader) declared(r planResource) (string, int) {
+	if p.doc == nil || p.doc.Configuration == nil {
+		return "", 0
+	}
+	dir := filepath.Dir(p.file)
+	m := p.doc.Configuration.RootModule
+	for rest := configAddress(r.Address); strings.HasPrefix(rest, "module."); {
+		name, tail, _ := strings.Cut(rest[len("module."):], ".")
+		c, ok := m.ModuleCalls[name]
+		if !ok || !isLocalSource(c.Source) {
+			return "", 0
+		}
+		dir, m, rest = filepath.Join(dir, filepath.FromSlash(c.Source)), c.Module, tail
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", 0
+	}
+	decl := regexp.MustCompile(`(?m)^\s*resource\s+"` + regexp.QuoteMeta(r.Type) + `"\s+"` + regexp.QuoteMeta(r.Name) + `"\s*\{`)
+	for _, e := range tofuShadowEntries(entries) {
+		path := filepath.Join(dir, e)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		if loc := decl.FindIndex(src); loc != nil {
+			at := loc[0] + bytes.Index(src[loc[0]:loc[1]], []byte("resource"))
+			return path, 1 + bytes.Count(src[:at], []byte("\n"))
+		}
+	}
+	return "", 0
+}
+
+// tofuShadowEntries lists the native configuration files of a directory,
+// without the .tf files a .tofu file replaces.
+func tofuShadowEntries(entries []os.DirEntry) []string {
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && !ignoredFile(e.Name()) && (strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tofu")) {
+			names = append(names, e.Name())
+		}
+	}
+	return tofuShadows(names)
 }
 
 // resolveReplicas finds each replica's primary: by its known ARN, else by

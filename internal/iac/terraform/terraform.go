@@ -52,6 +52,9 @@ type Result struct {
 	// LoadDirs, for native .tf files): a fix can be applied to them with
 	// Source.Apply without reading or parsing them again.
 	Sources map[string]*Source
+	// Sites are, for each key (by index in Keys), where its rotation values
+	// are set and the module call that makes it.
+	Sites []KeySites
 }
 
 // LoadDirs evaluates the Terraform configuration in the given directories
@@ -99,8 +102,10 @@ func LoadDirs(dirs []string, opts Options) Result {
 		n += len(r.Keys)
 	}
 	res.Keys = make([]kmskey.Key, 0, n)
+	res.Sites = make([]KeySites, 0, n)
 	for _, r := range results {
 		res.Keys = append(res.Keys, r.Keys...)
+		res.Sites = append(res.Sites, r.Sites...)
 		res.Diags = append(res.Diags, r.Diags...)
 	}
 	sortResult(&res)
@@ -111,9 +116,23 @@ func LoadDirs(dirs []string, opts Options) Result {
 // line and message without duplicates (a module called twice reports the
 // same problem twice).
 func sortResult(r *Result) {
-	slices.SortStableFunc(r.Keys, func(a, b kmskey.Key) int {
+	byKey := func(a, b kmskey.Key) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.StartLine, b.StartLine), cmp.Compare(a.Resource, b.Resource))
-	})
+	}
+	if len(r.Sites) == len(r.Keys) {
+		order := make([]int, len(r.Keys))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(i, j int) int { return byKey(r.Keys[i], r.Keys[j]) })
+		keys, sites := make([]kmskey.Key, len(order)), make([]KeySites, len(order))
+		for i, o := range order {
+			keys[i], sites[i] = r.Keys[o], r.Sites[o]
+		}
+		r.Keys, r.Sites = keys, sites
+	} else {
+		slices.SortStableFunc(r.Keys, byKey)
+	}
 	slices.SortFunc(r.Diags, func(a, b Diagnostic) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
 	})

@@ -191,6 +191,9 @@ var loadCases = []struct {
 			{tfKey(kmsmod, "module.pair[1].aws_kms_key.this", 10, 14, desc("key for pair1"), primary(), rotates(365)), pass, check.ReasonRotationEnabled},
 			{tfKey(kmsmod, `module.tenants["a"].aws_kms_key.this`, 10, 14, desc("key for a"), primary(), rotates(365)), pass, check.ReasonRotationEnabled},
 			{tfKey(kmsmod, `module.tenants["b"].aws_kms_key.this`, 10, 14, desc("key for b"), primary()), fail, check.ReasonRotationDisabled},
+			// A registry module not downloaded: one key at the call, unknown
+			// until terraform init.
+			{tfKey(live, "module.registry", 26, 29, unresolved(kmskey.AttrRotation), func(k *kmskey.Key) { k.Rotation.Enabled = kmskey.Unknown }), manual, check.ReasonUnresolvedValue},
 			// The primary comes through the module's output.
 			{tfKey(live, "aws_kms_replica_key.app_replica", 35, 37, replicaOf("module.app.aws_kms_key.this"), rotates(365)), pass, check.ReasonRotationEnabled},
 		},

@@ -12,6 +12,9 @@ type varAssign struct {
 	set bool
 	val cty.Value
 	rng hcl.Range
+	// expr is the value as written (nil for a value that did not come from
+	// a file), where a fix sets it.
+	expr hcl.Expression
 }
 
 // varFileValues holds the --var-file values, merged in order.
@@ -62,7 +65,7 @@ func parseVarFile(path string, src []byte, vals map[string]varAssign) []Diagnost
 			out = append(out, toDiags(diags, path)...)
 			continue
 		}
-		vals[a.Name] = varAssign{set: true, val: v, rng: a.Range}
+		vals[a.Name] = varAssign{set: true, val: v, rng: a.Range, expr: a.Expr}
 	}
 	return out
 }

@@ -1,0 +1,1 @@
+rotate_from_tfvars = true
