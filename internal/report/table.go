@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/term"
 )
 
 func init() { register(FormatTable, writeTable) }
@@ -31,7 +32,9 @@ const terminalListMax = 5
 // summary by status, the rows worth acting on with their fix, then the
 // scan-level errors, which are never hidden. On a terminal the status is
 // coloured and key IDs shortened (the fix line keeps the full ID); piped,
-// the output is plain and complete. Both are aligned.
+// the output is plain and complete. Both are aligned. Every string that
+// came from outside (AWS, a file, a path) goes through term.Inert, so that
+// none can move the cursor, retitle the terminal or start a row of its own.
 func writeTable(w io.Writer, doc *Document, opts Options) error {
 	t := tableWriter{terminal: opts.Terminal, iac: isIaC(doc)}
 	t.header(doc)
@@ -127,7 +130,11 @@ func (t *tableWriter) counted(items []string, one, many string) string {
 		shown = items[:terminalListMax]
 		more = fmt.Sprintf(", … %d more", len(items)-terminalListMax)
 	}
-	return fmt.Sprintf("%d %s (%s%s)", len(items), noun, strings.Join(shown, ", "), more)
+	inert := make([]string, len(shown))
+	for i, s := range shown {
+		inert[i] = term.Inert(s)
+	}
+	return fmt.Sprintf("%d %s (%s%s)", len(items), noun, strings.Join(inert, ", "), more)
 }
 
 func (t *tableWriter) policy(p PolicyFacts) string {
@@ -276,7 +283,7 @@ func (t *tableWriter) row(f check.Finding) row {
 		if f.StartLine > 0 {
 			loc = fmt.Sprintf("%s:%d", f.File, f.StartLine)
 		}
-		r.cells = []string{loc, orDash(f.Resource), status, reason}
+		r.cells = inertCells(loc, orDash(f.Resource), status, reason)
 	} else {
 		alias := "-"
 		if len(f.Aliases) > 0 {
@@ -290,7 +297,7 @@ func (t *tableWriter) row(f check.Finding) row {
 		if t.terminal {
 			key = shortKeyID(key)
 		}
-		r.cells = []string{orDash(f.AccountID), orDash(f.Region), orDash(key), alias, status, reason}
+		r.cells = inertCells(orDash(f.AccountID), orDash(f.Region), orDash(key), alias, status, reason)
 		r.notes = t.notes(f)
 		// A shortened ID must still be findable in full under its row.
 		if key != full && !slices.ContainsFunc(r.notes, func(n string) bool { return strings.Contains(n, full) }) {
@@ -300,6 +307,14 @@ func (t *tableWriter) row(f check.Finding) row {
 	}
 	r.notes = t.notes(f)
 	return r
+}
+
+// inertCells escapes a row's cells before align measures them.
+func inertCells(cells ...string) []string {
+	for i, c := range cells {
+		cells[i] = term.Inert(c)
+	}
+	return cells
 }
 
 // notes are the lines under a row: what a replica is a replica of, why an
@@ -341,14 +356,25 @@ func (t *tableWriter) notes(f check.Finding) []string {
 				}
 				label = "fix (" + where + ")"
 			}
+			if !snippet(x) {
+				// One sentence or command, which may quote a key ID or
+				// an alias from outside: its newlines are escaped, never
+				// a line of the table.
+				out = append(out, label+": "+x.Text)
+				continue
+			}
 			out = append(out, hanging(label+": ", x.Text)...)
 		}
 	}
 	return out
 }
 
+// snippet reports whether a fix is the check's own Terraform or
+// CloudFormation text, whose lines are lines of the file to write.
+func snippet(x fix) bool { return x.Label == "Terraform" || x.Label == "CloudFormation" }
+
 // hanging prefixes the first line of a possibly multi-line text and indents
-// the others under it.
+// the others under it. The lines are escaped when printed, each on its own.
 func hanging(prefix, text string) []string {
 	lines := strings.Split(text, "\n")
 	pad := strings.Repeat(" ", utf8.RuneCountInString(prefix))
@@ -415,7 +441,7 @@ func (t *tableWriter) align(head []string, rows []row) {
 			return ""
 		})
 		for _, n := range r.notes {
-			t.printf("    %s\n", n)
+			t.printf("    %s\n", term.Inert(n))
 		}
 	}
 }
@@ -428,7 +454,7 @@ func (t *tableWriter) skippedAccounts(accounts []SkippedAccount) {
 	}
 	parts := make([]string, len(accounts))
 	for i, a := range accounts {
-		parts[i] = a.AccountID + " (" + a.State + ")"
+		parts[i] = term.Inert(a.AccountID + " (" + a.State + ")")
 	}
 	t.printf("\nNot scanned: %d organization %s not ACTIVE: %s.\n", len(accounts),
 		plural(len(accounts), "account", "accounts"), strings.Join(parts, ", "))
@@ -444,7 +470,7 @@ func (t *tableWriter) errors(errs []ScanError) {
 	}
 	t.printf("\n%s\n", t.paint(fmt.Sprintf("%d %s: the scan is incomplete.", len(errs), noun), ansiYellow))
 	for _, e := range errs {
-		t.printf("  %s\n", describeScanError(e))
+		t.printf("  %s\n", term.Inert(describeScanError(e)))
 	}
 }
 
