@@ -59,7 +59,7 @@ func hostileDoc(kind string) *Document {
 		Tool: Tool{Name: "kmsrotor", Version: "1.2.3"},
 		Scan: Scan{Kind: kind, StartedAt: now, FinishedAt: now.Add(time.Second), DurationMS: 1000,
 			Accounts: []string{"1111" + hostile}, Regions: []string{"eu-west-1" + hostile}, Paths: []string{"infra/" + hostile},
-			Policy: PolicyFacts{MaxRotationDays: 365, RotationGraceDays: 7},
+			Policy:          PolicyFacts{MaxRotationDays: 365, RotationGraceDays: 7},
 			SkippedAccounts: []SkippedAccount{{AccountID: "2222" + hostile, State: "SUSPENDED" + hostile}}},
 		Findings: findings,
 		Errors: []ScanError{
