@@ -50,9 +50,10 @@ func Inert(s string) string {
 	return b.String()
 }
 
-// Lines is Inert for text made of lines: each line's own newline is kept,
-// everything else escaped. It is for file content shown line by line (a
-// diff), where the newline ending a line is the layout, not the content.
+// Lines is Inert for file content shown line by line (a diff): the
+// newline that ends each line, a carriage return right before it (a CRLF
+// file) and tabs are kept, since they only lay the text out and a patch
+// made of the output must still apply; everything else is escaped.
 func Lines(s string) string {
 	if cleanLines(s) {
 		return s
@@ -61,21 +62,43 @@ func Lines(s string) string {
 	b.Grow(len(s) + 8)
 	for s != "" {
 		line, rest, found := strings.Cut(s, "\n")
-		b.WriteString(Inert(line))
+		end := ""
 		if found {
-			b.WriteByte('\n')
+			end = "\n"
+			if l, ok := strings.CutSuffix(line, "\r"); ok {
+				line, end = l, "\r\n"
+			}
 		}
+		b.WriteString(inertKeepTabs(line))
+		b.WriteString(end)
 		s = rest
 	}
 	return b.String()
 }
 
+// inertKeepTabs is Inert with tabs kept.
+func inertKeepTabs(s string) string {
+	if !strings.Contains(s, "\t") {
+		return Inert(s)
+	}
+	parts := strings.Split(s, "\t")
+	for i, p := range parts {
+		parts[i] = Inert(p)
+	}
+	return strings.Join(parts, "\t")
+}
+
 // cleanLines reports whether Lines has nothing to change in s.
 func cleanLines(s string) bool {
 	for s != "" {
-		line, rest, _ := strings.Cut(s, "\n")
-		if firstUnsafe(line) >= 0 {
-			return false
+		line, rest, found := strings.Cut(s, "\n")
+		if found {
+			line = strings.TrimSuffix(line, "\r")
+		}
+		for part := range strings.SplitSeq(line, "\t") {
+			if firstUnsafe(part) >= 0 {
+				return false
+			}
 		}
 		s = rest
 	}

@@ -40,7 +40,9 @@ func TestLines(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
 		{"a\nb\n", "a\nb\n"},
-		{"a\r\nb", "a\\r\nb"},
+		{"a\r\nb", "a\r\nb"},
+		{"a\rb\r", "a\\rb\\r"},
+		{"\tindent\tx\x1b\n", "\tindent\tx\\x1b\n"},
 		{"+x \x1b[2J\n-y\x07\n", "+x \\x1b[2J\n-y\\x07\n"},
 		{"\n\n", "\n\n"},
 	} {
@@ -77,7 +79,8 @@ func FuzzInert(f *testing.F) {
 		if strings.Count(lines, "\n") != strings.Count(s, "\n") {
 			t.Errorf("Lines(%q) = %q: newlines changed", s, lines)
 		}
-		checkInert(t, s, strings.ReplaceAll(lines, "\n", ""))
+		kept := strings.NewReplacer("\r\n", "", "\n", "", "\t", "").Replace(lines)
+		checkInert(t, s, kept)
 	})
 }
 
