@@ -21,6 +21,7 @@ import (
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/iac/cloudformation"
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/iac/terraform"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
@@ -380,11 +381,17 @@ feed:
 
 // loadFile reads one JSON, YAML or template file: a Terraform plan, a
 // CloudFormation template, or something else, ignored. It returns the
-// file's content too.
+// file's content too. A file over the limits of package limit is an error
+// entry, never read further.
 func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte) {
-	src, err := os.ReadFile(path)
+	src, err := limit.ReadFile(path)
 	if err != nil {
 		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}, nil
+	}
+	if t := bytes.TrimLeft(src, "\ufeff \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		if err := limit.JSON(src); err != nil {
+			return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: err.Error()}}, nil
+		}
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") && terraform.IsPlan(src) {
 		r := terraform.LoadPlan(path, src)

@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
@@ -145,6 +146,10 @@ func parseYAML(src []byte) (doc *yaml.Node, err error) {
 	var n yaml.Node
 	if err := yaml.Unmarshal(src, &n); err != nil {
 		return nil, &parseError{Line: errorLine(err), Msg: errLineRE.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")}
+	}
+	// Resolution walks aliases as if expanded, and recurses per level.
+	if err := limit.YAML(&n); err != nil {
+		return nil, &parseError{Msg: err.Error()}
 	}
 	return &n, nil
 }
