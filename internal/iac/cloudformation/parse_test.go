@@ -350,3 +350,25 @@ Resources:
 		}
 	}
 }
+
+// TestDuplicateKeys: a template naming a key twice is a parse error on the
+// second, in YAML and JSON: the check would read one while --fix edits the
+// other (found by FuzzApplyFixes).
+func TestDuplicateKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int
+	}{
+		{"JSON logical ID", `{"Resources":{"y":{"Type":"AWS::KMS::Key"},` + "\n" + `"y":{"Type":"AWS::KMS::Key"}}}`, 2},
+		{"YAML property", "Resources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true\n      EnableKeyRotation: false\n", 6},
+	} {
+		r := Parse("t", []byte(tc.src))
+		if len(r.Diags) != 1 || r.Diags[0].Line != tc.line || !strings.Contains(r.Diags[0].Message, "defined twice") || len(r.Keys) != 0 {
+			t.Errorf("Parse(%s) = keys %v, diagnostics %+v; want one ParseError on line %d", tc.name, r.Keys, r.Diags, tc.line)
+		}
+	}
+	// A YAML merge key may repeat: it is not a key of the template.
+	if r := Parse("t", []byte("Resources:\n  K:\n    <<: {Type: AWS::KMS::Key}\n    <<: {Properties: {}}\n")); len(r.Diags) != 0 {
+		t.Errorf("Parse(merge keys twice) diagnostics %+v, want none", r.Diags)
+	}
+}
