@@ -8,8 +8,8 @@ import (
 )
 
 // TestIacFixSymlinks: iac --fix on a path with symbolic links that lead out
-// of it (to a template, a directory and a Terraform file) reports each and
-// writes nothing outside the path; a link inside it is not followed (what
+// of it (to a template, a directory and a Terraform file) and a module
+// called from outside it reports each and writes nothing outside the path; a link inside it is not followed (what
 // it leads to is scanned where it is), and stays a link.
 func TestIacFixSymlinks(t *testing.T) {
 	top := t.TempDir()
@@ -19,7 +19,8 @@ func TestIacFixSymlinks(t *testing.T) {
 		"outside/stack.yaml":    failingCFN,
 		"outside/dir/more.yaml": failingCFN,
 		"outside/shared.tf":     strings.Replace(failingTF, `"k"`, `"shared"`, 1),
-		"root/main.tf":          failingTF,
+		"root/main.tf":          failingTF + "module \"m\" {\n  source = \"../outside/mod\"\n}\n",
+		"outside/mod/main.tf":   strings.Replace(failingTF, `"k"`, `"in_module"`, 1),
 		"root/real/inner.yaml":  failingCFN,
 	}
 	for name, body := range files {
@@ -51,7 +52,7 @@ func TestIacFixSymlinks(t *testing.T) {
 	golden(t, base+".stdout", got.stdout)
 	golden(t, base+".stderr", got.stderr)
 
-	for _, name := range []string{"outside/stack.yaml", "outside/dir/more.yaml", "outside/shared.tf"} {
+	for _, name := range []string{"outside/stack.yaml", "outside/dir/more.yaml", "outside/shared.tf", "outside/mod/main.tf"} {
 		if b, _ := os.ReadFile(filepath.Join(top, name)); string(b) != files[name] {
 			t.Errorf("iac root --fix wrote %s, outside root:\n%s", name, b)
 		}

@@ -391,7 +391,7 @@ func (o Options) outside(file string) (string, bool) {
 	if o.within(real) {
 		return "", false
 	}
-	if real != filepath.Clean(file) {
+	if lst, err := os.Lstat(file); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
 		return fmt.Sprintf("it is a symbolic link to %s, outside the paths scanned, which --fix never writes through; fix %s itself", display(o.Dir, real), display(o.Dir, real)), true
 	}
 	return "the file is outside the paths scanned, which --fix never writes to; fix it there, or scan a path that includes it", true
