@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
@@ -370,5 +371,16 @@ func TestDuplicateKeys(t *testing.T) {
 	// A YAML merge key may repeat: it is not a key of the template.
 	if r := Parse("t", []byte("Resources:\n  K:\n    <<: {Type: AWS::KMS::Key}\n    <<: {Properties: {}}\n")); len(r.Diags) != 0 {
 		t.Errorf("Parse(merge keys twice) diagnostics %+v, want none", r.Diags)
+	}
+}
+
+// TestJSONNestingLimit: valid JSON nested past limit.Depth is a parse error
+// that says so, not a stack or memory problem.
+func TestJSONNestingLimit(t *testing.T) {
+	n := limit.Depth + 1
+	src := `{"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {"Description": ` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}}}`
+	r := Parse("t.json", []byte(src))
+	if len(r.Diags) != 1 || !strings.Contains(r.Diags[0].Message, "nesting deeper than 256") {
+		t.Errorf("Parse(JSON nested %d deep) diagnostics %+v, want the nesting limit", n, r.Diags)
 	}
 }
