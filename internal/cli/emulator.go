@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmsrotor/kmsrotor/internal/kmsemu"
+	"github.com/kmsrotor/kmsrotor/internal/term"
 )
 
 // emulatorOptions are the flags of `kmsrotor emulator`.
@@ -190,7 +191,7 @@ func runEmulator(ctx context.Context, env *Env, cfg *emulatorConfig) error {
 	}
 	endpoint, loopback := clientEndpoint(run.URL)
 	if !loopback {
-		fmt.Fprintf(env.Stderr, "kmsrotor: warning: the emulator listens on %s, not only on loopback: anyone who can reach it can use it\n", cfg.listen)
+		fmt.Fprintf(env.Stderr, "kmsrotor: warning: the emulator listens on %s, not only on loopback: anyone who can reach it can use it\n", term.Inert(cfg.listen))
 	}
 	region := bannerRegion(cfg.opts.Estate)
 	fmt.Fprintf(env.Stdout, `kmsrotor emulator listening on %[1]s (%[2]s)
@@ -206,7 +207,7 @@ Use it with:
 
 Clock and request log: %[1]s/_kmsemu/clock, %[1]s/_kmsemu/requests
 Stop with Ctrl-C.
-`, endpoint, cfg.describe, kmsemu.DefaultAccessKeyID, kmsemu.DefaultSecretAccessKey, region)
+`, term.Inert(endpoint), term.Inert(cfg.describe), kmsemu.DefaultAccessKeyID, kmsemu.DefaultSecretAccessKey, region)
 
 	select {
 	case <-ctx.Done():

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kmsrotor/kmsrotor/internal/term"
 )
 
 // Exit codes: the contract of DESIGN.md, decided here only.
@@ -52,6 +54,8 @@ func resultCode(unmutedFails int, incomplete bool) error {
 	return nil
 }
 
+// exitCode prints err (escaped: it may quote AWS, a file or a path) and
+// returns the exit code it calls for.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
@@ -62,14 +66,14 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "kmsrotor: %s\n", ue.Error())
+		fmt.Fprintf(stderr, "kmsrotor: %s\n", term.Inert(ue.Error()))
 		return ExitUsage
 	}
 	if isCobraUsage(err) {
-		fmt.Fprintf(stderr, "kmsrotor: %s\nRun 'kmsrotor --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "kmsrotor: %s\nRun 'kmsrotor --help' for usage.\n", term.Inert(err.Error()))
 		return ExitUsage
 	}
-	fmt.Fprintf(stderr, "kmsrotor: %s\n", err)
+	fmt.Fprintf(stderr, "kmsrotor: %s\n", term.Inert(err.Error()))
 	return ExitFatal
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/iac"
 	"github.com/kmsrotor/kmsrotor/internal/report"
+	"github.com/kmsrotor/kmsrotor/internal/term"
 )
 
 // iacOptions are the flags of kmsrotor iac.
@@ -215,7 +216,8 @@ func runIac(ctx context.Context, o *iacOptions) error {
 	return resultCode(doc.Summary.Fail, !doc.Scan.Complete)
 }
 
-// fixSummary tells what --fix wrote.
+// fixSummary tells what --fix wrote. File names and resource addresses
+// come from the files: they are escaped, as in the table.
 func fixSummary(w io.Writer, res iac.Result) {
 	switch len(res.Fixed) {
 	case 0:
@@ -225,7 +227,7 @@ func fixSummary(w io.Writer, res iac.Result) {
 		if res.FixedKeys == 1 {
 			what = "resource"
 		}
-		fmt.Fprintf(w, "kmsrotor: fixed %d %s in %s\n", res.FixedKeys, what, strings.Join(res.Fixed, ", "))
+		fmt.Fprintf(w, "kmsrotor: fixed %d %s in %s\n", res.FixedKeys, what, term.Inert(strings.Join(res.Fixed, ", ")))
 	}
 	refusals(w, res)
 }
@@ -234,10 +236,10 @@ func fixSummary(w io.Writer, res iac.Result) {
 // files whose FAILs no fix touches.
 func refusals(w io.Writer, res iac.Result) {
 	for _, r := range res.Refused {
-		fmt.Fprintf(w, "kmsrotor: not fixed: %s:%d %s: %s\n", r.File, r.Line, r.Resource, r.Reason)
+		fmt.Fprintf(w, "kmsrotor: not fixed: %s:%d %s: %s\n", term.Inert(r.File), r.Line, term.Inert(r.Resource), term.Inert(r.Reason))
 	}
 	for _, f := range res.PlanFiles {
-		fmt.Fprintf(w, "kmsrotor: not fixed: %s: a Terraform plan is not rewritten; fix the .tf files it was made from, then plan again\n", f)
+		fmt.Fprintf(w, "kmsrotor: not fixed: %s: a Terraform plan is not rewritten; fix the .tf files it was made from, then plan again\n", term.Inert(f))
 	}
 }
 

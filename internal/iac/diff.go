@@ -3,6 +3,8 @@ package iac
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kmsrotor/kmsrotor/internal/term"
 )
 
 // diffContext is the number of unchanged lines around each change.
@@ -29,7 +31,9 @@ type diffOp struct {
 
 // Diff returns the unified diff that turns a into b, with headers
 // "--- a/name" and "+++ b/name" and 3 lines of context, or "" when they are
-// equal. A last line without a newline is marked as diff(1) does.
+// equal. A last line without a newline is marked as diff(1) does. The diff
+// is for a terminal: the name and the lines pass through term (tabs and line
+// ends kept), so that a file's control bytes are shown, not obeyed.
 func Diff(name string, a, b []byte) string {
 	if string(a) == string(b) {
 		return ""
@@ -37,6 +41,7 @@ func Diff(name string, a, b []byte) string {
 	al, bl := splitLines(string(a)), splitLines(string(b))
 	ops := lineDiff(al, bl)
 	var sb strings.Builder
+	name = term.Inert(name)
 	fmt.Fprintf(&sb, "--- a/%s\n+++ b/%s\n", name, name)
 	for _, h := range hunks(ops) {
 		writeHunk(&sb, h, al, bl)
@@ -203,7 +208,7 @@ func writeHunk(sb *strings.Builder, h []diffOp, a, b []string) {
 			line = a[op.a]
 		}
 		sb.WriteByte(byte(op.kind))
-		sb.WriteString(line)
+		sb.WriteString(term.Lines(line))
 		if !strings.HasSuffix(line, "\n") {
 			sb.WriteString("\n\\ No newline at end of file\n")
 		}

@@ -27,6 +27,10 @@ func TestDiff(t *testing.T) {
 			"--- a/f\n+++ b/f\n@@ -1,5 +1,5 @@\n 1\n-2\n+X\n 3\n 4\n 5\n@@ -8,5 +8,5 @@\n 8\n 9\n 10\n-11\n+Y\n 12\n"},
 		{"contexts that touch merge", "1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\nX\n3\n4\n5\n6\n7\nY\n9\n",
 			"--- a/f\n+++ b/f\n@@ -1,9 +1,9 @@\n 1\n-2\n+X\n 3\n 4\n 5\n 6\n 7\n-8\n+Y\n 9\n"},
+		// A file's control bytes are shown, not sent to the terminal; tabs
+		// and CRLF line ends are kept, so the diff still applies.
+		{"control bytes escaped", "\x1b]0;t\x07\r\n\tx = 1\n", "\x1b]0;t\x07\r\n\tx = 2\x1b[2J\rPASS\n",
+			"--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n \\x1b]0;t\\x07\r\n-\tx = 1\n+\tx = 2\\x1b[2J\\rPASS\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,6 +45,16 @@ func TestDiff(t *testing.T) {
 // TestDiffRoundTrip applies each diff of random line edits back to its input
 // and checks that it gives the output, and, when diff(1) is installed, that
 // the hunks are as short as diff(1)'s.
+// TestDiffHeaderName: a file name with a newline cannot add a line to the
+// header.
+func TestDiffHeaderName(t *testing.T) {
+	got := Diff("a\n+++ b/forged\x1b[2J", []byte("x\n"), []byte("y\n"))
+	want := "--- a/a\\n+++ b/forged\\x1b[2J\n+++ b/a\\n+++ b/forged\\x1b[2J\n@@ -1 +1 @@\n-x\n+y\n"
+	if got != want {
+		t.Errorf("Diff with a hostile name:\ngot:  %q\nwant: %q", got, want)
+	}
+}
+
 func TestDiffRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	words := []string{"a\n", "b\n", "c\n", "d\n", "e\n"}

@@ -329,6 +329,14 @@ func fixRound(opts Options, keys []kmskey.Key, findings []check.Finding, srcs so
 	}
 	slices.Sort(files)
 	for _, file := range files {
+		if why, out := opts.outside(file); out {
+			for _, fo := range byFile[file] {
+				for _, r := range fo.t.resources {
+					refused[refusalKey{fo.t.file, r}] = why
+				}
+			}
+			continue
+		}
 		before, ok := current[file]
 		if !ok {
 			src, err := os.ReadFile(file)
@@ -409,7 +417,8 @@ var writeFile = writeAtomic
 
 // writeAtomic replaces file with data through a temporary file in the same
 // directory, keeping the file's mode, so that no reader sees half a file. A
-// symbolic link is followed: its target is rewritten, the link kept.
+// symbolic link is followed: its target is rewritten, the link kept (Run
+// never asks for a file whose target is outside the paths scanned).
 func writeAtomic(file string, data []byte) (err error) {
 	if target, err := filepath.EvalSymlinks(file); err == nil {
 		file = target

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/iac/cloudformation"
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/iac/terraform"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
@@ -45,6 +46,11 @@ type Options struct {
 	// of the keys a fix turns rotation on for, and of the keys that rotate
 	// less often; a key whose period is PeriodDays or less keeps it.
 	PeriodDays int
+
+	// roots are the real paths (symbolic links resolved) under which Run
+	// reads and writes: the directories named, the files named, and the
+	// directory of a Terraform file named (its module is read whole).
+	roots []string
 }
 
 // Diagnostic codes. Both languages use ParseError for syntax (and
@@ -55,6 +61,9 @@ const (
 	CodeInvalidValue = "InvalidValue"
 	CodeReadError    = "ReadError"
 	CodeFixError     = "FixError"
+	// CodeOutsideRoot: a symbolic link leads out of the paths scanned, or
+	// a fix would write outside them; it is left alone.
+	CodeOutsideRoot = "OutsideRoot"
 )
 
 // Diagnostic is a problem with an input file.
@@ -102,6 +111,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, fmt.Errorf("resolve %s: %w", opts.Dir, err)
 	}
 	opts.Dir = dir
+	opts.roots = roots(opts)
 	in, err := collect(opts)
 	if err != nil {
 		return Result{}, err
@@ -150,6 +160,18 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		}
 	}
 
+	// A fix refused because its file is outside the roots is an error
+	// entry too, once per file: the scan did not do what was asked.
+	var outsideFiles []string
+	for k := range refused {
+		if _, out := opts.outside(k.file); out && !slices.Contains(outsideFiles, k.file) {
+			outsideFiles = append(outsideFiles, k.file)
+		}
+	}
+	for _, f := range outsideFiles {
+		why, _ := opts.outside(f)
+		writeErrs = append(writeErrs, Diagnostic{File: f, Code: CodeOutsideRoot, Message: "not fixed: " + why})
+	}
 	res := finish(opts, keys, append(diags, writeErrs...), srcs, refused)
 	res.FixedKeys = len(fixed)
 	for _, f := range res.Findings {
@@ -373,7 +395,13 @@ func collect(opts Options) (inputs, error) {
 			}
 			continue
 		}
-		err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+		// A path named that is a link to a directory is walked: the
+		// trailing separator makes WalkDir follow it.
+		root := abs
+		if lst, err := os.Lstat(abs); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+			root = abs + string(filepath.Separator)
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				in.diags = append(in.diags, Diagnostic{File: path, Code: CodeReadError, Message: err.Error()})
 				if d != nil && d.IsDir() {
@@ -382,9 +410,12 @@ func collect(opts Options) (inputs, error) {
 				return nil
 			}
 			if d.IsDir() {
-				if path != abs && skipDirs[d.Name()] {
+				if path != root && skipDirs[d.Name()] {
 					return fs.SkipDir
 				}
+				return nil
+			}
+			if d.Type()&fs.ModeSymlink != 0 && !opts.followLink(path, d, &in) {
 				return nil
 			}
 			switch {
@@ -408,6 +439,87 @@ func collect(opts Options) (inputs, error) {
 	slices.Sort(in.tfDirs)
 	slices.Sort(in.files)
 	return in, nil
+}
+
+// roots resolves the paths Run may read and write under (Options.roots).
+func roots(opts Options) []string {
+	var out []string
+	for _, p := range opts.Paths {
+		abs := p
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(opts.Dir, p)
+		}
+		abs = filepath.Clean(abs)
+		if st, err := os.Stat(abs); err == nil && !st.IsDir() && isTerraformFile(abs) {
+			abs = filepath.Dir(abs)
+		}
+		out = append(out, realPath(abs))
+	}
+	return out
+}
+
+// realPath is path with every symbolic link resolved, or path itself when
+// it does not resolve (it does not exist; reading it fails later).
+func realPath(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real
+	}
+	return filepath.Clean(path)
+}
+
+// within reports whether real lies under one of the roots.
+func (o Options) within(real string) bool {
+	for _, r := range o.roots {
+		if real == r || strings.HasPrefix(real, strings.TrimSuffix(r, string(filepath.Separator))+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// outside says why a fix may not write file: it resolves outside the
+// roots, through a symbolic link or because it is a module's file
+// elsewhere. It returns "", false for a file under the roots.
+func (o Options) outside(file string) (string, bool) {
+	real := realPath(file)
+	if o.within(real) {
+		return "", false
+	}
+	if lst, err := os.Lstat(file); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Sprintf("it is a symbolic link to %s, outside the paths scanned, which --fix never writes through; fix %s itself", display(o.Dir, real), display(o.Dir, real)), true
+	}
+	return "the file is outside the paths scanned, which --fix never writes to; fix it there, or scan a path that includes it", true
+}
+
+// followLink decides what the walk does with a symbolic link: one that
+// resolves under the roots is not followed, since what it leads to is
+// walked where it is (read twice, a key would be reported and fixed
+// twice). One that leads out is reported and not read, except a Terraform
+// file, which its module's directory listing reads anyway (and which --fix
+// refuses to write). A link that does not resolve is left to fail when
+// read.
+func (o Options) followLink(path string, d fs.DirEntry, in *inputs) bool {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return true
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return true
+	}
+	if o.within(real) {
+		return false
+	}
+	scanned := isTerraformFile(path) || slices.Contains(cfnExts, strings.ToLower(filepath.Ext(path)))
+	if st.IsDir() {
+		scanned = !skipDirs[d.Name()]
+	}
+	if !scanned || isTerraformFile(path) {
+		return !st.IsDir() && scanned
+	}
+	in.diags = append(in.diags, Diagnostic{File: path, Code: CodeOutsideRoot,
+		Message: fmt.Sprintf("a symbolic link to %s, outside the paths scanned: not read; scan %s itself to check it", display(o.Dir, real), display(o.Dir, real))})
+	return false
 }
 
 func isTerraformFile(path string) bool {
@@ -502,11 +614,17 @@ feed:
 
 // loadFile reads one JSON, YAML or template file: a Terraform plan, a
 // CloudFormation template, or something else, ignored. It returns the
-// file's content too.
+// file's content too. A file over the limits of package limit is an error
+// entry, never read further.
 func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte, []terraform.KeySites) {
-	src, err := os.ReadFile(path)
+	src, err := limit.ReadFile(path)
 	if err != nil {
 		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}, nil, nil
+	}
+	if t := bytes.TrimLeft(src, "\ufeff \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		if err := limit.JSON(src); err != nil {
+			return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: err.Error()}}, nil, nil
+		}
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") && terraform.IsPlan(src) {
 		r := terraform.LoadPlan(path, src)

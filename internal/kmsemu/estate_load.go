@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,9 +13,13 @@ import (
 )
 
 // LoadEstate reads an estate YAML file. Unknown fields are errors that name
-// their line, and the estate is validated as New does.
+// their line, and the estate is validated as New does. A file over the
+// bounds of estate_limits.go is an error that says which.
 func LoadEstate(path string) (*Estate, error) {
-	data, err := os.ReadFile(path)
+	data, err := readEstateFile(path)
+	if errors.Is(err, errEstateTooLarge) {
+		return nil, fmt.Errorf("estate %s: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read estate: %w", err)
 	}
@@ -28,6 +31,15 @@ func LoadEstate(path string) (*Estate, error) {
 }
 
 func parseEstate(data []byte) (*Estate, error) {
+	// Decoding expands aliases and recurses per level: bound both first.
+	// A file that does not parse is left to the decoder, whose error is
+	// the one to show.
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil {
+		if err := checkEstateYAML(&root); err != nil {
+			return nil, err
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var e Estate

@@ -2,6 +2,7 @@ package kmsemu
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,6 +113,11 @@ func TestLoadEstateErrors(t *testing.T) {
 		{"AWS managed RSA", key("        manager: AWS\n        spec: RSA_2048\n        usage: SIGN_VERIFY\n        aliases: [alias/aws/x]\n"), []string{"an AWS managed key is a single-Region SYMMETRIC_DEFAULT key"}},
 		{"deny on unknown account", account("") + "deny:\n  - {account: \"999999999999\"}\n", []string{`deny[0]: account "999999999999" is not in the estate`}},
 		{"several problems at once", key("        spec: AES\n        state: Sleeping\n"), []string{"spec \"AES\"", "state \"Sleeping\""}},
+		// The bounds of estate_limits.go.
+		{"billion laughs", estateLaughs(), []string{"YAML aliases expand the estate by more than 1000000 nodes", "use fewer aliases"}},
+		{"nesting too deep", account("    keys:\n      - region: us-east-1\n        tags: " + strings.Repeat("{a: ", 300) + "b" + strings.Repeat("}", 300) + "\n"),
+			[]string{"nesting is deeper than 256 levels", "flatten the file"}},
+		{"alias cycle", "accounts: &a\n  - id: \"123456789012\"\n    regions: *a\n", []string{"refers to a node that contains it"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +137,38 @@ func TestLoadEstateErrors(t *testing.T) {
 	}
 	if _, err := LoadEstate(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "read estate") {
 		t.Errorf("LoadEstate(missing file): error %v, want read estate: …", err)
+	}
+}
+
+// estateLaughs is a "billion laughs" estate: nine levels of anchors, each
+// a list aliasing the level before it ten times, as an account's Regions.
+func estateLaughs() string {
+	var b strings.Builder
+	b.WriteString("x0: &x0 [us-east-1]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "x%d: &x%d [", i, i)
+		for j := range 10 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*x%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	b.WriteString("accounts:\n  - id: \"123456789012\"\n    regions: *x9\n")
+	return b.String()
+}
+
+// TestLoadEstateTooLarge: a file over maxEstateBytes is refused before it
+// is read, with a sentence that names it and says what to do.
+func TestLoadEstateTooLarge(t *testing.T) {
+	path := writeFile(t, "estate.yaml", validEstateYAML)
+	if err := os.Truncate(path, maxEstateBytes+1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadEstate(path)
+	if err == nil || !strings.Contains(err.Error(), "estate "+path+": the file is larger than 32 MiB") || !strings.Contains(err.Error(), "--generate") {
+		t.Errorf("LoadEstate(file of %d bytes) = %v, want the size error naming the file", maxEstateBytes+1, err)
 	}
 }
 

@@ -6,9 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -304,4 +308,163 @@ func TestKMSRequestHugeBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// queryServices are the Query-protocol services a fuzzed request is signed
+// for. Append only: the corpus in testdata/fuzz/FuzzQueryRequest names them
+// by index.
+var queryServices = []string{"sts", "ec2", "kms", "organizations"}
+
+// FuzzQueryRequest sends arbitrary form bodies (STS's and EC2's Query
+// protocol) through the whole handler, signed for a service or not: the
+// emulator must never panic, never answer 5xx, and always answer in the
+// protocol's shape (XML for STS and EC2, awsJson1.1 when it cannot tell).
+func FuzzQueryRequest(f *testing.F) {
+	for _, s := range []string{
+		"Action=GetCallerIdentity&Version=2011-06-15",
+		"Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::123456789012:role/R&RoleSessionName=s",
+		"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FR&RoleSessionName=s&DurationSeconds=99999999999999999999",
+		"Action=DescribeRegions&Version=2016-11-15",
+		"Action=DescribeRegions&Version=2016-11-15&AllRegions=true&RegionName.1=us-east-1&Filter.1.Name=opt-in-status&Filter.1.Value.1=opted-in",
+		"Action=DescribeRegions&Version=2016-11-15&RegionName.99999999999=x",
+		"Action=&Version=",
+		"Action=GetCallerIdentity&Action=AssumeRole&Version=2011-06-15",
+		"%zz=%",
+		"Action=GetCallerIdentity;Version=2011-06-15",
+		"",
+		strings.Repeat("a=b&", 5000),
+	} {
+		for i := range queryServices {
+			f.Add(uint8(i), []byte(s), true)
+		}
+		f.Add(uint8(0), []byte(s), false)
+	}
+	servers := &fuzzServer{}
+	// The harness must reach the services: a signed GetCallerIdentity works.
+	{
+		body := "Action=GetCallerIdentity&Version=2011-06-15"
+		rec := httptest.NewRecorder()
+		servers.get(f).ServeHTTP(rec, queryRequest(f, "sts", []byte(body), true))
+		if rec.Code != http.StatusOK {
+			f.Fatalf("signed GetCallerIdentity: HTTP %d %s, want 200: the fuzz harness does not reach STS", rec.Code, rec.Body)
+		}
+	}
+	f.Fuzz(func(t *testing.T, service uint8, body []byte, signed bool) {
+		svc := queryServices[int(service)%len(queryServices)]
+		rec := httptest.NewRecorder()
+		servers.get(t).ServeHTTP(rec, queryRequest(t, svc, body, signed))
+		what := fmt.Sprintf("query request signed=%v for %s, body %.200q", signed, svc, body)
+		if rec.Code >= 500 {
+			t.Fatalf("%s: HTTP %d %.500s, want 200 or a 4xx AWS error (5xx means an emulator bug)", what, rec.Code, rec.Body)
+		}
+		switch ct := rec.Header().Get("Content-Type"); ct {
+		case "text/xml", "application/xml", "text/xml; charset=utf-8":
+			if err := xml.Unmarshal(rec.Body.Bytes(), new(struct{})); err != nil {
+				t.Errorf("%s: HTTP %d with XML that does not parse (%v): %.300q", what, rec.Code, err, rec.Body)
+			}
+		case "application/x-amz-json-1.1":
+			checkAWSResponse(t, what, rec)
+		default:
+			t.Errorf("%s: HTTP %d with Content-Type %q, want XML or awsJson1.1", what, rec.Code, ct)
+		}
+		if !signed && rec.Code == http.StatusOK {
+			t.Errorf("%s: an unsigned request succeeded", what)
+		}
+	})
+}
+
+// queryRequest builds a Query-protocol POST, signed for service when asked.
+func queryRequest(t testing.TB, service string, body []byte, signed bool) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, "http://"+service+".us-east-1.amazonaws.com/", bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	if signed {
+		creds := aws.Credentials{AccessKeyID: kmsemu.DefaultAccessKeyID, SecretAccessKey: kmsemu.DefaultSecretAccessKey}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, sha256Hex(body), service, kmsemu.DefaultRegion, time.Now()); err != nil {
+			t.Fatalf("sign %s request: %v", service, err)
+		}
+	}
+	return req
+}
+
+// FuzzSigV4Header sends a DescribeKey request whose Authorization and
+// X-Amz-Date headers are arbitrary: the emulator must never panic, always
+// answer an AWS error, and never accept a header that is not the
+// signature of the request.
+func FuzzSigV4Header(f *testing.F) {
+	body := []byte(`{"KeyId":"` + fuzzSymKey + `"}`)
+	valid := fuzzRequest(f, "DescribeKey", bytes.NewReader(body), sha256Hex(body), int64(len(body)), true)
+	auth, date := valid.Header.Get("Authorization"), valid.Header.Get("X-Amz-Date")
+	for _, s := range []struct{ auth, date string }{
+		{auth, date},
+		{strings.Replace(auth, "Signature=", "Signature=0", 1), date},
+		{strings.Replace(auth, "/us-east-1/", "//", 1), date},
+		{strings.Replace(auth, "aws4_request", "aws4_reques", 1), date},
+		{strings.Replace(auth, "SignedHeaders=", "SignedHeaders=;;;", 1), date},
+		{"AWS4-HMAC-SHA256", date},
+		{"AWS4-HMAC-SHA256 Credential=,SignedHeaders=,Signature=", date},
+		{"AWS4-HMAC-SHA256 Credential=" + kmsemu.DefaultAccessKeyID + "/20250101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=zz", "20250101T000000Z"},
+		{"AWS4-HMAC-SHA256 Credential=a/b/c/d/e/f/g", "x"},
+		{"Bearer x", date},
+		{" ", ""},
+		{auth, "99999999T999999Z"},
+		{auth, ""},
+	} {
+		f.Add(s.auth, s.date)
+	}
+	servers := &fuzzServer{}
+	f.Fuzz(func(t *testing.T, authHeader, amzDate string) {
+		req := fuzzRequest(t, "DescribeKey", bytes.NewReader(body), sha256Hex(body), int64(len(body)), false)
+		req.Header.Set("Authorization", authHeader)
+		req.Header.Set("X-Amz-Date", amzDate)
+		rec := httptest.NewRecorder()
+		servers.get(t).ServeHTTP(rec, req)
+		what := fmt.Sprintf("DescribeKey with Authorization %.300q, X-Amz-Date %q", authHeader, amzDate)
+		checkAWSResponse(t, what, rec)
+		if rec.Code == http.StatusOK && (authHeader != auth || amzDate != date) && !sameSignature(authHeader, auth) {
+			t.Errorf("%s: HTTP 200, want an authentication error (only the request's own signature may pass)", what)
+		}
+	})
+}
+
+// sameSignature reports whether two Authorization headers carry the same
+// credential scope, signed headers and signature, whatever their spacing.
+func sameSignature(a, b string) bool {
+	norm := func(h string) string { return strings.Join(strings.Fields(strings.ReplaceAll(h, ",", " ")), " ") }
+	return norm(a) == norm(b)
+}
+
+// FuzzLoadEstate loads arbitrary estate files: LoadEstate never panics, and
+// an estate it accepts is one New accepts too (both validate the same way).
+func FuzzLoadEstate(f *testing.F) {
+	for _, s := range []string{
+		"accounts:\n  - id: \"123456789012\"\n    regions: [us-east-1]\n    keys:\n      - {region: us-east-1, aliases: [alias/a], tags: {team: x}, rotation: {enabled: true, period_days: 180}}\n",
+		"organization: {id: o-abcdefghij, management_account: \"123456789012\"}\naccounts:\n  - {id: \"123456789012\", regions: [us-east-1], roles: [{name: R, trusted_accounts: [\"123456789012\"]}]}\ndeny:\n  - {operation: ListKeys, account: \"123456789012\"}\n",
+		"accounts:\n  - id: \"123456789012\"\n    regions: [us-east-1, eu-west-1]\n    keys:\n      - {id: mrk-0123456789abcdef0123456789abcdef, region: us-east-1, multi_region: true, replica_regions: [eu-west-1]}\n",
+		"accounts:\n  - id: \"123456789012\"\n    regions: [us-east-1]\n    keys:\n      - region: us-east-1\n        rotation:\n          enabled: true\n          history: [{date: 2025-01-01T00:00:00Z, type: AUTOMATIC}]\n",
+		"x: &a [1, *a]\n",
+		"accounts: &a\n  - id: \"123456789012\"\n    regions: *a\n",
+		"a: &a [x]\nb: &b [*a, *a, *a]\naccounts:\n  - {id: \"123456789012\", regions: *b}\n",
+		"accounts:\n  - id: \"123456789012\"\n    regions: [us-east-1]\n    keys:\n      - {region: us-east-1, tags: " + strings.Repeat("{a: ", 300) + "b" + strings.Repeat("}", 300) + "}\n",
+		"---\n---\n", "", "\xff\xfe", "accounts: {id: 1}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	// One file per fuzzing process, rewritten for each input: a directory
+	// per input would cost more than loading it.
+	path := filepath.Join(f.TempDir(), "estate.yaml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e, err := kmsemu.LoadEstate(path)
+		if err != nil {
+			return
+		}
+		srv, err := kmsemu.New(kmsemu.Options{Estate: e})
+		if err != nil {
+			t.Fatalf("LoadEstate accepted %.300q, New rejects it: %v", data, err)
+		}
+		srv.Close()
+	})
 }

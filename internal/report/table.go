@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/term"
 )
 
 func init() { register(FormatTable, newTableSink) }
@@ -125,8 +126,38 @@ func (s *tableSink) Finding(f *check.Finding) error {
 	if s.shown == 1 {
 		s.t.line(s.head(), widths, func(int) string { return ansiBold })
 	}
-	s.t.printRow(s.head(), r, widths)
+	s.t.printRow(s.head(), fitRow(s.head(), r, widths), widths)
 	return s.flush()
+}
+
+// fitRow keeps a streamed row in its fixed columns: a cell wider than its
+// column is cut, with "…" where it was cut, and shown whole in a note
+// under the row, so nothing is lost and the columns stay aligned. A file
+// location keeps its end (the file name and line).
+func fitRow(head []string, r row, widths []int) row {
+	var notes []string
+	cells := slices.Clone(r.cells)
+	for i, c := range cells {
+		w := widths[i]
+		c = cell(c)
+		n := utf8.RuneCountInString(c)
+		if w <= 0 || n <= w {
+			continue
+		}
+		runes := []rune(c)
+		if head[i] == "FILE:LINE" {
+			cells[i] = "…" + string(runes[n-w+1:])
+		} else {
+			cells[i] = string(runes[:w-1]) + "…"
+		}
+		notes = append(notes, strings.ToLower(head[i])+": "+c)
+	}
+	if notes == nil {
+		return r
+	}
+	r.cells = cells
+	r.notes = append(notes, r.notes...)
+	return r
 }
 
 func (s *tableSink) flush() error {
@@ -178,7 +209,7 @@ func (s *tableSink) End(tr Trailer) error {
 // cell is the one function every cell and note passes through before it is
 // written, so that what a key's name or an AWS message holds cannot act on
 // the terminal.
-func cell(s string) string { return s }
+func cell(s string) string { return term.Inert(s) }
 
 type tableWriter struct {
 	b        strings.Builder
@@ -248,7 +279,11 @@ func (t *tableWriter) counted(items []string, one, many string) string {
 		shown = items[:terminalListMax]
 		more = fmt.Sprintf(", … %d more", len(items)-terminalListMax)
 	}
-	return fmt.Sprintf("%d %s (%s%s)", len(items), noun, strings.Join(shown, ", "), more)
+	inert := make([]string, len(shown))
+	for i, s := range shown {
+		inert[i] = cell(s)
+	}
+	return fmt.Sprintf("%d %s (%s%s)", len(items), noun, strings.Join(inert, ", "), more)
 }
 
 func (t *tableWriter) policy(p PolicyFacts) string {
@@ -428,11 +463,22 @@ func (t *tableWriter) notes(f check.Finding) []string {
 				}
 				label = "fix (" + where + ")"
 			}
+			if !snippet(x) {
+				// One sentence or command, which may quote a key ID or
+				// an alias from outside: its newlines are escaped, never
+				// a line of the table.
+				out = append(out, label+": "+x.Text)
+				continue
+			}
 			out = append(out, hanging(label+": ", x.Text)...)
 		}
 	}
 	return out
 }
+
+// snippet reports whether a fix is the check's own Terraform or
+// CloudFormation text, whose lines are lines of the file to write.
+func snippet(x fix) bool { return x.Label == "Terraform" || x.Label == "CloudFormation" }
 
 // hanging prefixes the first line of a possibly multi-line text and indents
 // the others under it.
@@ -520,7 +566,7 @@ func (t *tableWriter) skippedAccounts(accounts []SkippedAccount) {
 	}
 	parts := make([]string, len(accounts))
 	for i, a := range accounts {
-		parts[i] = a.AccountID + " (" + a.State + ")"
+		parts[i] = cell(a.AccountID + " (" + a.State + ")")
 	}
 	t.printf("\nNot scanned: %d organization %s not ACTIVE: %s.\n", len(accounts),
 		plural(len(accounts), "account", "accounts"), strings.Join(parts, ", "))
@@ -536,7 +582,7 @@ func (t *tableWriter) errors(errs []ScanError) {
 	}
 	t.printf("\n%s\n", t.paint(fmt.Sprintf("%d %s: the scan is incomplete.", len(errs), noun), ansiYellow))
 	for _, e := range errs {
-		t.printf("  %s\n", describeScanError(e))
+		t.printf("  %s\n", cell(describeScanError(e)))
 	}
 }
 

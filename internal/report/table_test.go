@@ -18,6 +18,8 @@ var tableCases = []struct {
 	{"iac-terminal", iacDoc, Options{Terminal: true}},
 	{"live-empty-plain", func() *Document { return emptyDoc("aws") }, Options{}},
 	{"iac-empty-terminal", func() *Document { return emptyDoc("iac") }, Options{Terminal: true}},
+	{"hostile-live-plain", func() *Document { return hostileDoc("aws") }, Options{ShowSkipped: true}},
+	{"hostile-iac-terminal", func() *Document { return hostileDoc("iac") }, Options{Terminal: true}},
 }
 
 func TestTableGolden(t *testing.T) {

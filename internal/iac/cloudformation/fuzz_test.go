@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
 // seeds adds every corpus and fix input to a fuzz target.
@@ -78,8 +80,8 @@ func FuzzJSON(f *testing.F) {
 	}
 	seeds(f)
 	f.Fuzz(func(t *testing.T, src []byte) {
-		if !json.Valid(src) || !isJSON(src) {
-			return
+		if !json.Valid(src) || !isJSON(src) || limit.JSON(src) != nil {
+			return // nesting past limit.Depth is refused by design
 		}
 		mine, err := parseJSON(src)
 		if err != nil {

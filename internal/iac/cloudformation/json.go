@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
 // JSON is YAML, nearly: yaml.v3 rejects some valid JSON (the escape \/ that
@@ -15,8 +17,8 @@ import (
 // column in characters, collections at their opening bracket), so that the
 // rest of the package need not know which parser ran.
 
-// maxJSONDepth bounds nesting, as yaml.v3 does.
-const maxJSONDepth = 10000
+// maxJSONDepth bounds nesting, as limit.YAML bounds YAML's.
+const maxJSONDepth = limit.Depth
 
 type jsonParser struct {
 	src       []byte

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
@@ -348,5 +349,38 @@ Resources:
 		if k.IsUnresolved(kmskey.AttrPeriod) != tt.unresolved || k.Rotation.PeriodDays != tt.wantPeriod {
 			t.Errorf("RotationPeriodInDays: %s: got period %d, unresolved %v; want %d, %v", tt.expr, k.Rotation.PeriodDays, k.Unresolved, tt.wantPeriod, tt.unresolved)
 		}
+	}
+}
+
+// TestDuplicateKeys: a template naming a key twice is a parse error on the
+// second, in YAML and JSON: the check would read one while --fix edits the
+// other (found by FuzzApplyFixes).
+func TestDuplicateKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int
+	}{
+		{"JSON logical ID", `{"Resources":{"y":{"Type":"AWS::KMS::Key"},` + "\n" + `"y":{"Type":"AWS::KMS::Key"}}}`, 2},
+		{"YAML property", "Resources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true\n      EnableKeyRotation: false\n", 6},
+	} {
+		r := Parse("t", []byte(tc.src))
+		if len(r.Diags) != 1 || r.Diags[0].Line != tc.line || !strings.Contains(r.Diags[0].Message, "duplicate ") || !strings.Contains(r.Diags[0].Message, fmt.Sprintf("and %d", tc.line)) || len(r.Keys) != 0 {
+			t.Errorf("Parse(%s) = keys %v, diagnostics %+v; want one ParseError on line %d", tc.name, r.Keys, r.Diags, tc.line)
+		}
+	}
+	// A YAML merge key may repeat: it is not a key of the template.
+	if r := Parse("t", []byte("Resources:\n  K:\n    <<: {Type: AWS::KMS::Key}\n    <<: {Properties: {}}\n")); len(r.Diags) != 0 {
+		t.Errorf("Parse(merge keys twice) diagnostics %+v, want none", r.Diags)
+	}
+}
+
+// TestJSONNestingLimit: valid JSON nested past limit.Depth is a parse error
+// that says so, not a stack or memory problem.
+func TestJSONNestingLimit(t *testing.T) {
+	n := limit.Depth + 1
+	src := `{"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {"Description": ` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}}}`
+	r := Parse("t.json", []byte(src))
+	if len(r.Diags) != 1 || !strings.Contains(r.Diags[0].Message, "nesting deeper than 256") {
+		t.Errorf("Parse(JSON nested %d deep) diagnostics %+v, want the nesting limit", n, r.Diags)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
@@ -129,6 +130,9 @@ func parseRoot(src []byte) (root, doc *yaml.Node, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := duplicateKeys(doc); err != nil {
+		return nil, nil, err
+	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, doc, nil
 	}
@@ -147,7 +151,68 @@ func parseYAML(src []byte) (doc *yaml.Node, err error) {
 	if err := yaml.Unmarshal(src, &n); err != nil {
 		return nil, &parseError{Line: errorLine(err), Msg: errLineRE.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")}
 	}
+	// Resolution walks aliases as if expanded, and recurses per level.
+	if err := limit.YAML(&n); err != nil {
+		return nil, &parseError{Msg: err.Error()}
+	}
 	return &n, nil
+}
+
+// duplicateKeys rejects a mapping that names a key twice: which of the two
+// a template means is unknowable (a YAML reader must reject it, JSON ones
+// differ), and the check would read one while --fix edits the other.
+// UNCONFIRMED in kms-api.md: that CloudFormation rejects such a template
+// (cfn-lint reports it as an error). Aliases are not walked again: the node
+// they name is walked where it is anchored. Nesting is bounded already.
+func duplicateKeys(doc *yaml.Node) error {
+	return duplicateKeysIn(doc, resourcesNode(doc))
+}
+
+// resourcesNode is the template's Resources mapping, whose keys are logical
+// IDs, or nil.
+func resourcesNode(doc *yaml.Node) *yaml.Node {
+	root := doc
+	if root != nil && root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "Resources" {
+			return root.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func duplicateKeysIn(n, resources *yaml.Node) error {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		seen := make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || k.Value == "<<" {
+				continue
+			}
+			if first, ok := seen[k.Value]; ok {
+				what := fmt.Sprintf("key %q", k.Value)
+				if n == resources {
+					what = "logical ID " + k.Value
+				}
+				return &parseError{Line: k.Line, Msg: fmt.Sprintf("duplicate %s on lines %d and %d; CloudFormation rejects the template, and kmsrotor does not edit it", what, first, k.Line)}
+			}
+			seen[k.Value] = k.Line
+		}
+	}
+	for _, c := range n.Content {
+		if err := duplicateKeysIn(c, resources); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var errLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)

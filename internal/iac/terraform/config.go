@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
 // The resource types that create KMS keys.
@@ -327,8 +329,12 @@ func isOverride(path string) bool {
 	return base == "override" || strings.HasSuffix(base, "_override")
 }
 
-// parseSource parses one HCL or HCL-JSON document.
+// parseSource parses one HCL or HCL-JSON document, after checking its
+// nesting: HCL's parser recurses once per level, without a bound.
 func parseSource(path string, src []byte) (hcl.Body, hcl.Diagnostics) {
+	if err := limit.Brackets(src); err != nil {
+		return hcl.EmptyBody(), limitDiag(path, err)
+	}
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if strings.HasSuffix(path, ".json") {
@@ -439,7 +445,7 @@ func typeConstraint(expr hcl.Expression) (cty.Type, *typeexpr.Defaults, hcl.Diag
 		return ty, defaults, nil
 	}
 	if s, d := expr.Value(nil); !d.HasErrors() && s.Type() == cty.String && s.IsKnown() && !s.IsNull() {
-		native, d := hclsyntax.ParseExpression([]byte(s.AsString()), expr.Range().Filename, expr.Range().Start)
+		native, d := parseExpression([]byte(s.AsString()), expr.Range().Filename, expr.Range().Start)
 		if !d.HasErrors() {
 			if ty, defaults, d := typeexpr.TypeConstraintWithDefaults(native); !d.HasErrors() {
 				return ty, defaults, nil

@@ -2,6 +2,6 @@
 
 package terraform
 
-import "os"
+import "github.com/kmsrotor/kmsrotor/internal/iac/limit"
 
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+func readFile(path string) ([]byte, error) { return limit.ReadFile(path) }

@@ -5,13 +5,17 @@ package terraform
 import (
 	"fmt"
 	"syscall"
+
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
 // readFile reads a whole file with four system calls (open, fstat, read,
 // close). os.ReadFile also registers the descriptor with the runtime poller
 // (fcntl and epoll_ctl calls that fail for regular files) and reads again to
 // see EOF: more than twice the calls, and on 2,000 small files the system
-// calls cost more than parsing them.
+// calls cost more than parsing them. A file over limit.FileBytes is
+// limit.ErrTooLarge (the diagnostic names the file), whatever it claims its
+// size is.
 func readFile(path string) ([]byte, error) {
 	fd, err := open(path)
 	if err != nil {
@@ -25,6 +29,9 @@ func readFile(path string) ([]byte, error) {
 	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
 		return nil, fmt.Errorf("read %s: is a directory", path)
 	}
+	if st.Size > limit.FileBytes {
+		return nil, limit.ErrTooLarge
+	}
 	buf := make([]byte, 0, max(st.Size, 512))
 	for {
 		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
@@ -35,6 +42,9 @@ func readFile(path string) ([]byte, error) {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		buf = buf[:len(buf)+n]
+		if len(buf) > limit.FileBytes {
+			return nil, limit.ErrTooLarge
+		}
 		// A read that fills the stat size is the whole file; a file that
 		// does not report its size (a pipe, some FUSE files) is read to EOF.
 		if n == 0 || (st.Size > 0 && int64(len(buf)) == st.Size) {
