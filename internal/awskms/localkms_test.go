@@ -179,7 +179,7 @@ func localKMSChild(t *testing.T, localKMS string) {
 		t.Setenv("AWS_ACCESS_KEY_ID", "test")
 		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 		t.Setenv("AWS_REGION", "us-east-1")
-		cfg, err := LoadConfig(ctx, "", fastRetries)
+		cfg, err := LoadConfig(ctx, os.Getenv, "", fastRetries)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -255,7 +255,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		inv.Org = true
 		inv.AllRegions = len(o.Regions) == 0
 	} else {
-		cfg, err := awskms.LoadConfig(ctx, o.Profile, o.client)
+		cfg, err := awskms.LoadConfig(ctx, o.env.Getenv, o.Profile, o.client)
 		if err != nil {
 			return usageErr(err)
 		}
