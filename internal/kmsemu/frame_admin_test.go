@@ -36,6 +36,7 @@ func adminDo(t *testing.T, method, url, body string) (int, map[string]any) {
 }
 
 func TestAdminClock(t *testing.T) {
+	t.Parallel()
 	clock := NewClock()
 	clock.Freeze()
 	run := startFrame(t, Options{Estate: frameEstate(), Clock: clock})
@@ -85,6 +86,7 @@ func TestAdminClock(t *testing.T) {
 }
 
 func TestRequestLog(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	ctx := context.Background()
 	if _, err := sts.NewFromConfig(defaultConfig(run)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -137,6 +139,7 @@ func TestRequestLog(t *testing.T) {
 }
 
 func TestRequestLogRing(t *testing.T) {
+	t.Parallel()
 	l := newRequestLog(3)
 	for i, op := range []string{"A", "B", "C", "D", "E"} {
 		l.add(Request{Op: op, Status: i})

@@ -48,22 +48,9 @@ func frameEstate() *Estate {
 	}
 }
 
-// clearAWSEnv keeps the developer's AWS settings out of the tests.
-func clearAWSEnv(t *testing.T) {
-	t.Helper()
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_STS",
-		"AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_ORGANIZATIONS", "AWS_CA_BUNDLE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-}
-
 // startFrame serves opts on a loopback port for the test's lifetime.
 func startFrame(t *testing.T, opts Options) *Running {
 	t.Helper()
-	clearAWSEnv(t)
 	run, err := Start(opts, "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -110,6 +97,7 @@ func apiMessage(err error) string {
 }
 
 func TestGetCallerIdentity(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	tests := []struct {
 		name, akid, secret           string
@@ -120,6 +108,7 @@ func TestGetCallerIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			client := sts.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.secret, "us-east-1"))
 			out, err := client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 			if err != nil {
@@ -139,6 +128,7 @@ func TestGetCallerIdentity(t *testing.T) {
 }
 
 func TestAssumeRoleActsInRoleAccount(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	base := defaultConfig(run)
 	cfg := base.Copy()
@@ -193,6 +183,7 @@ func TestAssumeRoleActsInRoleAccount(t *testing.T) {
 }
 
 func TestAssumeRoleDenied(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	tests := []struct {
 		name       string
@@ -213,6 +204,7 @@ func TestAssumeRoleDenied(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			client := sts.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.sec, "us-east-1"))
 			in := &sts.AssumeRoleInput{RoleArn: aws.String(tt.roleArn), RoleSessionName: aws.String("s1")}
 			if tt.externalID != "" {
@@ -230,6 +222,7 @@ func TestAssumeRoleDenied(t *testing.T) {
 }
 
 func TestAssumeRoleValidation(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	client := sts.NewFromConfig(defaultConfig(run))
 	role := "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"
@@ -245,6 +238,7 @@ func TestAssumeRoleValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := client.AssumeRole(context.Background(), &tt.in)
 			if apiCode(err) != "ValidationError" || !strings.Contains(apiMessage(err), tt.wantMsgs) {
 				t.Errorf("AssumeRole %s: error %v, want ValidationError mentioning %q", tt.name, err, tt.wantMsgs)
@@ -254,6 +248,7 @@ func TestAssumeRoleValidation(t *testing.T) {
 }
 
 func TestListAccountsPaging(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	client := organizations.NewFromConfig(defaultConfig(run))
 	var ids, states, statuses []string
@@ -312,6 +307,7 @@ func TestListAccountsPaging(t *testing.T) {
 }
 
 func TestListAccountsCallers(t *testing.T) {
+	t.Parallel()
 	noOrg := frameEstate()
 	noOrg.Organization = Organization{}
 	tests := []struct {
@@ -327,6 +323,7 @@ func TestListAccountsCallers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			run := startFrame(t, Options{Estate: tt.estate})
 			client := organizations.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.secret, "us-east-1"))
 			_, err := client.ListAccounts(context.Background(), &organizations.ListAccountsInput{})
@@ -338,6 +335,7 @@ func TestListAccountsCallers(t *testing.T) {
 }
 
 func TestDescribeOrganization(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	// A member may describe its organization.
 	out, err := organizations.NewFromConfig(sdkConfig(run.URL, devKeyID, devSecret, "us-east-1")).
@@ -354,6 +352,7 @@ func TestDescribeOrganization(t *testing.T) {
 }
 
 func TestDescribeRegions(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	tests := []struct {
 		name       string
@@ -374,6 +373,7 @@ func TestDescribeRegions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			client := ec2.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.sec, tt.region))
 			out, err := client.DescribeRegions(context.Background(), &tt.in)
 			if got := apiCode(err); got != tt.wantCode {
@@ -400,6 +400,7 @@ func TestDescribeRegions(t *testing.T) {
 }
 
 func TestDescribeRegionsAllRegions(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	// Prod has af-south-1 (an opt-in Region) enabled.
 	cfg := sdkConfig(run.URL, DefaultAccessKeyID, DefaultSecretAccessKey, "us-east-1")
@@ -440,6 +441,7 @@ func TestDescribeRegionsAllRegions(t *testing.T) {
 // frame has accepted them: whatever the service answers, it is not one of
 // the frame's own errors.
 func TestKMSRoutes(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	client := kms.NewFromConfig(defaultConfig(run))
 	_, err := client.ListKeys(context.Background(), &kms.ListKeysInput{})
