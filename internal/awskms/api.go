@@ -9,7 +9,6 @@ package awskms
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -66,18 +65,8 @@ type OrganizationsAPI interface {
 	ListAccounts(ctx context.Context, in *organizations.ListAccountsInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsOutput, error)
 }
 
-// EC2API is the part of the EC2 client the inventory uses.
-//
-//   - DescribeRegions lists the Regions enabled for the account (without
-//     AllRegions); it is not paginated. Errors: UnauthorizedOperation,
-//     AuthFailure, RequestLimitExceeded.
-type EC2API interface {
-	DescribeRegions(ctx context.Context, in *ec2.DescribeRegionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
-}
-
 var (
 	_ KMSAPI           = (*kms.Client)(nil)
 	_ STSAPI           = (*sts.Client)(nil)
 	_ OrganizationsAPI = (*organizations.Client)(nil)
-	_ EC2API           = (*ec2.Client)(nil)
 )

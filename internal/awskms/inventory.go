@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
@@ -322,11 +321,7 @@ func (s *scanner) enter(ctx context.Context, t target) (target, []string, bool) 
 		}
 		return t, regions, true
 	}
-	client := ec2.NewFromConfig(t.cfg, func(o *ec2.Options) {
-		o.Region = s.homeRegion()
-		o.APIOptions = append(o.APIOptions, attemptMiddleware(s.pace, &s.calls, t.account, o.Region))
-	})
-	out, err := EC2API(client).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+	regions, err := describeRegions(ctx, newRaw(t.cfg, "ec2", "EC2", s.homeRegion(), t.account, s.pace, &s.calls))
 	if err != nil {
 		if ctx.Err() == nil {
 			code, msg := classify(err)
@@ -334,11 +329,6 @@ func (s *scanner) enter(ctx context.Context, t target) (target, []string, bool) 
 		}
 		return t, nil, false
 	}
-	var regions []string
-	for _, r := range out.Regions {
-		regions = append(regions, aws.ToString(r.RegionName))
-	}
-	slices.Sort(regions)
 	return t, regions, true
 }
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -92,7 +91,7 @@ func TestRequestLog(t *testing.T) {
 	if _, err := sts.NewFromConfig(defaultConfig(run)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ec2.NewFromConfig(sdkConfig(run.URL, DefaultAccessKeyID, "wrong", "eu-west-1")).DescribeRegions(ctx, &ec2.DescribeRegionsInput{}); err == nil {
+	if _, err := newEC2Client(sdkConfig(run.URL, DefaultAccessKeyID, "wrong", "eu-west-1")).DescribeRegions(ctx, &ec2DescribeRegionsInput{}); err == nil {
 		t.Fatal("DescribeRegions with a wrong secret succeeded")
 	}
 	if _, err := sts.NewFromConfig(defaultConfig(run)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -66,7 +65,7 @@ func TestBadCredentials(t *testing.T) {
 			return err
 		},
 		"ec2": func(cfg aws.Config) error {
-			_, err := ec2.NewFromConfig(cfg).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+			_, err := newEC2Client(cfg).DescribeRegions(ctx, &ec2DescribeRegionsInput{})
 			return err
 		},
 		"organizations": func(cfg aws.Config) error {

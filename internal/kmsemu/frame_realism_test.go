@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -189,7 +188,7 @@ func TestFaultsOnNamedOperations(t *testing.T) {
 	if apiCode(err) != "ServiceException" || httpStatus(err) != 500 {
 		t.Errorf("ListAccounts with 5xx:ListAccounts=1: %v, want 500 ServiceException", err)
 	}
-	if _, err := ec2.NewFromConfig(cfg).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{}); err != nil {
+	if _, err := newEC2Client(cfg).DescribeRegions(context.Background(), &ec2DescribeRegionsInput{}); err != nil {
 		t.Errorf("DescribeRegions with faults on other operations: %v, want success", err)
 	}
 }
@@ -319,7 +318,7 @@ func TestDenyRules(t *testing.T) {
 			"User: arn:aws:sts::111111111111:assumed-role/OrganizationAccountAccessRole/"},
 		{"role rule, without the role", func() error { return listKeys(mgmt) }, "", ""},
 		{"EC2 rule", func() error {
-			_, err := ec2.NewFromConfig(prod).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+			_, err := newEC2Client(prod).DescribeRegions(ctx, &ec2DescribeRegionsInput{})
 			return err
 		}, "UnauthorizedOperation", "ec2:DescribeRegions"},
 		{"Organizations rule", func() error {

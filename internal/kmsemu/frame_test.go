@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -159,13 +157,13 @@ func TestAssumeRoleActsInRoleAccount(t *testing.T) {
 
 	// The temporary credentials work on the other services too, in the
 	// role's account: DescribeRegions lists prod's Regions.
-	regions, err := ec2.NewFromConfig(cfg).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{})
+	regions, err := newEC2Client(cfg).DescribeRegions(context.Background(), &ec2DescribeRegionsInput{})
 	if err != nil {
 		t.Fatalf("DescribeRegions with assumed-role credentials: %v", err)
 	}
 	var names []string
 	for _, r := range regions.Regions {
-		names = append(names, aws.ToString(r.RegionName))
+		names = append(names, r.RegionName)
 	}
 	if want := []string{"af-south-1", "us-east-1", "us-west-2"}; !slices.Equal(names, want) {
 		t.Errorf("DescribeRegions as prod role = %v, want %v", names, want)
@@ -358,7 +356,7 @@ func TestDescribeRegions(t *testing.T) {
 		name       string
 		akid, sec  string
 		region     string
-		in         ec2.DescribeRegionsInput
+		in         ec2DescribeRegionsInput
 		want       []string // name=status
 		wantCode   string
 		wantLenMin int
@@ -367,14 +365,14 @@ func TestDescribeRegions(t *testing.T) {
 			want: []string{"eu-west-1=opt-in-not-required", "us-east-1=opt-in-not-required"}},
 		{name: "default Regions when none listed", akid: devKeyID, sec: devSecret, region: "sa-east-1", wantLenMin: len(defaultRegions)},
 		{name: "filter by name", akid: DefaultAccessKeyID, sec: DefaultSecretAccessKey, region: "us-east-1",
-			in:   ec2.DescribeRegionsInput{RegionNames: []string{"us-east-1"}},
+			in:   ec2DescribeRegionsInput{RegionNames: []string{"us-east-1"}},
 			want: []string{"us-east-1=opt-in-not-required"}},
 		{name: "not enabled Region", akid: DefaultAccessKeyID, sec: DefaultSecretAccessKey, region: "us-west-2", wantCode: "AuthFailure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			client := ec2.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.sec, tt.region))
+			client := newEC2Client(sdkConfig(run.URL, tt.akid, tt.sec, tt.region))
 			out, err := client.DescribeRegions(context.Background(), &tt.in)
 			if got := apiCode(err); got != tt.wantCode {
 				t.Fatalf("DescribeRegions in %s: error %v, want code %q", tt.region, err, tt.wantCode)
@@ -384,9 +382,9 @@ func TestDescribeRegions(t *testing.T) {
 			}
 			var got []string
 			for _, r := range out.Regions {
-				got = append(got, aws.ToString(r.RegionName)+"="+aws.ToString(r.OptInStatus))
-				if want := "ec2." + aws.ToString(r.RegionName) + ".amazonaws.com"; aws.ToString(r.Endpoint) != want {
-					t.Errorf("DescribeRegions: endpoint %q, want %q", aws.ToString(r.Endpoint), want)
+				got = append(got, r.RegionName+"="+r.OptInStatus)
+				if want := "ec2." + r.RegionName + ".amazonaws.com"; r.Endpoint != want {
+					t.Errorf("DescribeRegions: endpoint %q, want %q", r.Endpoint, want)
 				}
 			}
 			if tt.want != nil && !slices.Equal(got, tt.want) {
@@ -406,13 +404,13 @@ func TestDescribeRegionsAllRegions(t *testing.T) {
 	cfg := sdkConfig(run.URL, DefaultAccessKeyID, DefaultSecretAccessKey, "us-east-1")
 	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg),
 		"arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"))
-	out, err := ec2.NewFromConfig(cfg).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
+	out, err := newEC2Client(cfg).DescribeRegions(context.Background(), &ec2DescribeRegionsInput{AllRegions: true})
 	if err != nil {
 		t.Fatalf("DescribeRegions AllRegions: %v", err)
 	}
 	status := map[string]string{}
 	for _, r := range out.Regions {
-		status[aws.ToString(r.RegionName)] = aws.ToString(r.OptInStatus)
+		status[r.RegionName] = r.OptInStatus
 	}
 	if len(status) != len(defaultRegions)+len(optInRegions) {
 		t.Errorf("DescribeRegions AllRegions: %d Regions, want %d", len(status), len(defaultRegions)+len(optInRegions))
@@ -428,11 +426,11 @@ func TestDescribeRegionsAllRegions(t *testing.T) {
 		}
 	}
 
-	filtered, err := ec2.NewFromConfig(cfg).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{
-		AllRegions: aws.Bool(true),
-		Filters:    []ec2types.Filter{{Name: aws.String("opt-in-status"), Values: []string{"opted-in"}}},
+	filtered, err := newEC2Client(cfg).DescribeRegions(context.Background(), &ec2DescribeRegionsInput{
+		AllRegions: true,
+		Filters:    []ec2Filter{{Name: "opt-in-status", Values: []string{"opted-in"}}},
 	})
-	if err != nil || len(filtered.Regions) != 1 || aws.ToString(filtered.Regions[0].RegionName) != "af-south-1" {
+	if err != nil || len(filtered.Regions) != 1 || filtered.Regions[0].RegionName != "af-south-1" {
 		t.Errorf("DescribeRegions opt-in-status=opted-in = %v, %v; want only af-south-1", filtered, err)
 	}
 }
