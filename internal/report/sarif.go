@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 func init() { register(FormatSARIF, writeSARIF) }
@@ -546,7 +547,7 @@ var (
 func describeReason(reason string, maxDays int) reasonText {
 	period := maxDays
 	if period <= 0 {
-		period = 365
+		period = kmskey.DefaultRotationPeriodDays
 	}
 	switch reason {
 	case check.ReasonRotationDisabled:
