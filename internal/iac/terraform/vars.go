@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -42,7 +43,7 @@ func (ev *rootEval) readAutoVars(m *module) map[string]varAssign {
 // later assignments replacing earlier ones. Values must be constants, as
 // Terraform requires.
 func readVarFile(path string, vals map[string]varAssign) []Diagnostic {
-	src, err := readFile(path)
+	src, err := os.ReadFile(path)
 	if err != nil {
 		return []Diagnostic{{File: path, Code: CodeParseError, Message: fmt.Sprintf("read variables file %s: %v", path, err)}}
 	}
