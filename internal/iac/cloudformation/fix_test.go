@@ -26,6 +26,7 @@ func fixes(period int, ids ...string) []Fix {
 }
 
 func TestApplyFixes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string // golden: testdata/fix/<name>.golden
 		input   string
@@ -45,6 +46,7 @@ func TestApplyFixes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			src, err := os.ReadFile(filepath.Join("testdata/fix", tt.input))
 			if err != nil {
 				t.Fatal(err)
@@ -151,6 +153,7 @@ func facts(k kmskey.Key) string {
 }
 
 func TestApplyFixesErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, src string
 		fix       Fix
