@@ -440,7 +440,7 @@ func TestOutputFileChecked(t *testing.T) {
 				var got result
 				if cmd[0] == "iac" {
 					r := runIacMain(t, project, append(cmd[1:], "--output-file", tt.path)...)
-					got = result{r.code, r.stdout, r.stderr}
+					got = result(r)
 				} else {
 					got = runMain(t, env, append(cmd, "--output-file", tt.path)...)
 				}

@@ -441,7 +441,7 @@ func TestStateFileKeepsEstateAndClock(t *testing.T) {
 	if err != nil || len(out.Accounts) != 4 {
 		t.Errorf("ListAccounts after restart from the state file: %v, %v; want the 4 saved accounts", out, err)
 	}
-	ahead := again.Server.Clock().Now().Sub(time.Now())
+	ahead := time.Until(again.Server.Clock().Now())
 	if ahead < 71*time.Hour || ahead > 73*time.Hour {
 		t.Errorf("clock after restart is %s ahead of real time, want the saved 72h", ahead)
 	}

@@ -88,9 +88,7 @@ func checkRefusals(t *testing.T, file string, err error, refused []string) {
 	t.Helper()
 	var got []string
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			got = append(got, line)
-		}
+		got = append(got, strings.Split(err.Error(), "\n")...)
 	}
 	if len(got) != len(refused) {
 		t.Errorf("ApplyFixes(%s) refusals: got %q, want one for each of %v", file, got, refused)
