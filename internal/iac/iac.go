@@ -21,6 +21,7 @@ import (
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/iac/cloudformation"
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/iac/terraform"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
@@ -45,23 +46,17 @@ type Options struct {
 	PeriodDays int
 }
 
-// Diagnostic codes. Both languages use ParseError for syntax (and
-// configurations their tool rejects) and InvalidValue for values AWS or the
-// provider would reject.
+// Diagnostic codes (package diag says what each means).
 const (
-	CodeParseError   = "ParseError"
-	CodeInvalidValue = "InvalidValue"
-	CodeReadError    = "ReadError"
-	CodeFixError     = "FixError"
+	CodeParseError   = diag.CodeParseError
+	CodeInvalidValue = diag.CodeInvalidValue
+	CodeReadError    = diag.CodeReadError
+	CodeFixError     = diag.CodeFixError
 )
 
-// Diagnostic is a problem with an input file.
-type Diagnostic struct {
-	File    string
-	Line    int
-	Code    string
-	Message string
-}
+// Diagnostic is a problem with an input file; the Terraform and
+// CloudFormation packages report the same type.
+type Diagnostic = diag.Diagnostic
 
 // Result is the outcome of Run.
 type Result struct {
@@ -401,9 +396,5 @@ func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte) {
 	if !r.Template && len(r.Diags) == 0 {
 		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src
 	}
-	diags := make([]Diagnostic, len(r.Diags))
-	for i, d := range r.Diags {
-		diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: d.Code, Message: d.Message}
-	}
-	return r.Keys, diags, src
+	return r.Keys, r.Diags, src
 }
