@@ -194,12 +194,14 @@ func cliTime(v any) (time.Time, bool) {
 }
 
 func TestAWSCLI(t *testing.T) {
+	// Each aws command gets its environment explicitly (awsCLI.run), and
+	// TestMain keeps the tester's out of the emulator's SDK side.
+	t.Parallel()
 	bin, err := exec.LookPath("aws")
 	if err != nil {
 		extSkipOrFail(t, "the AWS CLI (aws) is not on PATH; install it (pip install awscli) to check the emulator with a client written by others")
 	}
 	bin = cliResolveShim(bin)
-	extClearAWSEnv(t)
 
 	// A frozen clock at a whole second of real time: NextRotationDate is then
 	// exactly now+period, and SigV4's 15-minute skew check passes whichever
