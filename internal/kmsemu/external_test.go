@@ -34,20 +34,6 @@ func extSkipOrFail(t *testing.T, format string, args ...any) {
 	t.Skip(msg)
 }
 
-// extClearAWSEnv empties every AWS_* variable of the person running the
-// tests, so that no real profile, region or endpoint leaks into a test.
-func extClearAWSEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "AWS_") {
-			t.Setenv(name, "")
-		}
-	}
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-}
-
 // extFreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func extFreePort(t *testing.T) int {
 	t.Helper()
