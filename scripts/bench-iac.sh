@@ -35,7 +35,7 @@ trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
 echo "building kmsrotor and generating $KEYS keys per corpus..."
 GOPROXY=off go build -o "$WORK/kmsrotor" ./cmd/kmsrotor
-GOPROXY=off go run ./scripts/gen-iac -out "$WORK/corpus" -n "$KEYS"
+GOPROXY=off go run ./bench/gen-iac -out "$WORK/corpus" -n "$KEYS"
 
 TFSEC=""
 if [ "$COMPARE" = 1 ]; then

@@ -59,7 +59,7 @@ fi
 cd "$ROOT"
 echo "building kmsrotor and the bare loop..."
 GOPROXY=off go build -o "$WORK/kmsrotor" ./cmd/kmsrotor
-GOPROXY=off go build -o "$WORK/bareloop" ./internal/awskms/cmd/bareloop
+GOPROXY=off go build -o "$WORK/bareloop" ./bench/bareloop
 
 wait_port() {
 	for _ in $(seq 1 300); do

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +14,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/smithy-go/logging"
 )
 
@@ -85,13 +88,21 @@ func (o ClientOptions) httpClient() *awshttp.BuildableClient {
 		})
 }
 
-// LoadConfig loads the SDK's default configuration chain: environment,
-// shared config and credentials files (profile, when given), SSO, web
-// identity, container and instance roles, credential_process; and the
-// endpoint overrides AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, which
-// the SDK applies itself. Credentials are not retrieved here: the first call
-// does that.
-func LoadConfig(ctx context.Context, profile string, o ClientOptions) (aws.Config, error) {
+// LoadConfig loads the SDK's default configuration chain: shared config and
+// credentials files (profile, when given), SSO, web identity, container and
+// instance roles, credential_process. The settings a user gives through the
+// environment are read with getenv (os.Getenv in the binary, a map in
+// tests) and handed to the SDK as explicit options, which take precedence
+// over what the SDK would read from the process environment itself:
+// AWS_REGION (or AWS_DEFAULT_REGION), AWS_PROFILE, AWS_CONFIG_FILE,
+// AWS_SHARED_CREDENTIALS_FILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// AWS_SESSION_TOKEN, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>,
+// AWS_MAX_ATTEMPTS and AWS_EC2_METADATA_DISABLED. Credentials are not
+// retrieved here: the first call does that.
+func LoadConfig(ctx context.Context, getenv func(string) string, profile string, o ClientOptions) (aws.Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(o.retryer()),
 		config.WithHTTPClient(o.httpClient()),
@@ -100,14 +111,70 @@ func LoadConfig(ctx context.Context, profile string, o ClientOptions) (aws.Confi
 		// error or a finding, so its log would only garble the report.
 		config.WithLogger(logging.Nop{}),
 	}
-	if profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
-	}
+	opts = append(opts, envOptions(getenv, profile)...)
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws configuration: %w", err)
 	}
+	// AWS_ENDPOINT_URL_<SERVICE> is looked up by each client in its
+	// configuration sources; the injected environment comes first.
+	cfg.ConfigSources = append([]any{envEndpoints(getenv)}, cfg.ConfigSources...)
 	return cfg, nil
+}
+
+// envOptions are the explicit load options for what getenv says.
+func envOptions(getenv func(string) string, profile string) []func(*config.LoadOptions) error {
+	var opts []func(*config.LoadOptions) error
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if profile == "" {
+		profile = getenv("AWS_PROFILE")
+	}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	if f := getenv("AWS_CONFIG_FILE"); f != "" {
+		opts = append(opts, config.WithSharedConfigFiles([]string{f}))
+	}
+	if f := getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+		opts = append(opts, config.WithSharedCredentialsFiles([]string{f}))
+	}
+	// As in the SDK's chain, keys in the environment are used unless a
+	// profile is named.
+	if id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); profile == "" && id != "" && secret != "" {
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))))
+	}
+	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+		opts = append(opts, config.WithBaseEndpoint(u))
+	}
+	if n, err := strconv.Atoi(getenv("AWS_MAX_ATTEMPTS")); err == nil && n > 0 {
+		opts = append(opts, config.WithRetryMaxAttempts(n))
+	}
+	if strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
+	return opts
+}
+
+// envEndpoints offers AWS_ENDPOINT_URL_<SERVICE> of an injected environment
+// to the SDK's clients and to Raw, as the SDK's own environment source does
+// for the process environment.
+type envEndpoints func(string) string
+
+// GetServiceBaseEndpoint returns AWS_ENDPOINT_URL_<SDK ID>, the SDK ID in
+// capitals with spaces as underscores (KMS, STS, EC2, ORGANIZATIONS).
+func (e envEndpoints) GetServiceBaseEndpoint(ctx context.Context, sdkID string) (string, bool, error) {
+	name := "AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_"))
+	if u := e(name); u != "" {
+		return u, true, nil
+	}
+	return "", false, nil
 }
 
 // StaticConfig is a configuration built from its arguments only, with

@@ -30,21 +30,6 @@ const (
 
 func id(n int) string { return fmt.Sprintf("%s%02d", keyBase, n) }
 
-// clearAWSEnv keeps the tester's AWS_* settings out of the SDK.
-func clearAWSEnv(t *testing.T) {
-	t.Helper()
-	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS",
-		"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_ORGANIZATIONS", "AWS_MAX_ATTEMPTS",
-		"AWS_RETRY_MODE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
-		t.Setenv(v, "")
-	}
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-}
-
 // fastRetries keeps retried failures quick: a fixed 1ms backoff.
 var fastRetries = ClientOptions{
 	MaxAttempts:    3,
@@ -62,7 +47,6 @@ func frozenClock() *kmsemu.Clock {
 // start serves an emulator and returns it with options that scan it.
 func start(t *testing.T, opts kmsemu.Options, client ClientOptions) (*kmsemu.Running, Options) {
 	t.Helper()
-	clearAWSEnv(t)
 	if opts.Clock == nil {
 		opts.Clock = frozenClock()
 	}
@@ -167,8 +151,10 @@ func classWant(includeDisabled bool) map[[2]string]want {
 }
 
 func TestInventoryEveryClass(t *testing.T) {
+	t.Parallel()
 	for _, includeDisabled := range []bool{false, true} {
 		t.Run(fmt.Sprintf("include-disabled=%v", includeDisabled), func(t *testing.T) {
+			t.Parallel()
 			emu, opts := start(t, kmsemu.Options{Estate: classEstate()}, fastRetries)
 			opts.Regions = []string{"us-east-1", "eu-west-1", "ap-southeast-2", "ca-central-1"}
 			opts.IncludeDisabled = includeDisabled
@@ -243,6 +229,7 @@ func TestInventoryEveryClass(t *testing.T) {
 }
 
 func TestInventoryFacts(t *testing.T) {
+	t.Parallel()
 	_, opts := start(t, kmsemu.Options{Estate: classEstate()}, fastRetries)
 	opts.Regions = []string{"us-east-1", "eu-west-1", "ap-southeast-2"}
 	res, err := Inventory(t.Context(), opts)
@@ -296,6 +283,7 @@ func TestInventoryFacts(t *testing.T) {
 }
 
 func TestInventoryRetriedFailures(t *testing.T) {
+	t.Parallel()
 	keys := []kmsemu.KeyDef{{ID: id(1), Region: "us-east-1"}, {ID: id(2), Region: "us-east-1"}, {ID: id(3), Region: "us-east-1"}}
 	estate := func() *kmsemu.Estate {
 		return &kmsemu.Estate{Accounts: []kmsemu.Account{{ID: acct, Regions: []string{"us-east-1"}, Credentials: creds(), Keys: keys}}}
@@ -321,6 +309,7 @@ func TestInventoryRetriedFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			emu, opts := start(t, kmsemu.Options{Estate: estate(), Faults: tt.faults}, tt.client)
 			res, err := Inventory(t.Context(), opts)
 			if err != nil {
@@ -373,6 +362,7 @@ func orgEstate() *kmsemu.Estate {
 }
 
 func TestInventoryAccounts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		set          func(*Options)
@@ -428,6 +418,7 @@ func TestInventoryAccounts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, opts := start(t, kmsemu.Options{Estate: orgEstate()}, fastRetries)
 			tt.set(&opts)
 			res, err := Inventory(t.Context(), opts)
@@ -476,6 +467,7 @@ func symmetricEstate(n int) *kmsemu.Estate {
 }
 
 func TestInventoryCallBudget(t *testing.T) {
+	t.Parallel()
 	const n = 1200
 	emu, opts := start(t, kmsemu.Options{Estate: symmetricEstate(n)}, fastRetries)
 	opts.Regions = []string{"us-east-1"}
@@ -521,7 +513,10 @@ func TestInventoryPacing(t *testing.T) {
 		{"unpaced", 0, false, 40, 1 << 30},
 		{"adaptive", scale, false, 1, 39},
 	} {
+		// The three scans run side by side (each has its own emulator and
+		// pacer), but alone in the package: the test itself is not parallel.
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			client := fastRetries
 			client.MaxAttempts = 100
 			client.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 20 * time.Millisecond, nil })
@@ -574,7 +569,6 @@ func TestInventoryFatal(t *testing.T) {
 		}
 	})
 	t.Run("no endpoint", func(t *testing.T) {
-		clearAWSEnv(t)
 		client := fastRetries
 		client.MaxAttempts = 1
 		opts := Options{Config: StaticConfig("http://127.0.0.1:1", "us-east-1", "test", "test", client)}
@@ -588,6 +582,7 @@ func TestInventoryFatal(t *testing.T) {
 
 // TestInventoryRepeatedRegion checks that naming a Region twice scans it once.
 func TestInventoryRepeatedRegion(t *testing.T) {
+	t.Parallel()
 	emu, opts := start(t, kmsemu.Options{Estate: symmetricEstate(3)}, fastRetries)
 	opts.Regions = []string{"us-east-1", "us-east-1"}
 	res, err := Inventory(t.Context(), opts)
@@ -602,6 +597,7 @@ func TestInventoryRepeatedRegion(t *testing.T) {
 // TestInventoryServerTime checks that the scan reads AWS's clock from its
 // Date header: the emulator's clock, moved a year ahead.
 func TestInventoryServerTime(t *testing.T) {
+	t.Parallel()
 	clock := kmsemu.NewClock()
 	ahead := time.Now().Add(365 * 24 * time.Hour).UTC().Truncate(time.Second)
 	clock.Set(ahead)
@@ -621,6 +617,7 @@ func TestInventoryServerTime(t *testing.T) {
 // after its primary with the primary's state, whichever is read first, and
 // a replica whose primary is never read is sent at the end without one.
 func TestEmitterLinksReplicas(t *testing.T) {
+	t.Parallel()
 	primary := "arn:aws:kms:us-east-1:111111111111:key/mrk-1"
 	p := kmskey.Key{ARN: primary, MultiRegionType: kmskey.MultiRegionPrimary, State: kmskey.StatePendingReplicaDeletion}
 	r1 := kmskey.Key{ARN: "arn:aws:kms:eu-west-1:111111111111:key/mrk-1", MultiRegionType: kmskey.MultiRegionReplica, PrimaryARN: primary, State: kmskey.StateEnabled}

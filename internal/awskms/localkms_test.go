@@ -129,7 +129,6 @@ func localKMSChild(t *testing.T, localKMS string) {
 			t.Fatalf("interface %s is not loopback: refusing to start local-kms outside a loopback-only namespace", ifc.Name)
 		}
 	}
-	clearAWSEnv(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
@@ -174,12 +173,17 @@ func localKMSChild(t *testing.T, localKMS string) {
 	got := map[string]map[string]string{}
 	for _, srv := range []struct{ name, kmsURL string }{{"kmsemu", emu.URL}, {"local-kms", "http://" + addr}} {
 		// The endpoints come from the environment, as a user would set them.
-		t.Setenv("AWS_ENDPOINT_URL_KMS", srv.kmsURL)
-		t.Setenv("AWS_ENDPOINT_URL_STS", emu.URL)
-		t.Setenv("AWS_ACCESS_KEY_ID", "test")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-		t.Setenv("AWS_REGION", "us-east-1")
-		cfg, err := LoadConfig(ctx, "", fastRetries)
+		env := map[string]string{
+			"AWS_ENDPOINT_URL_KMS":        srv.kmsURL,
+			"AWS_ENDPOINT_URL_STS":        emu.URL,
+			"AWS_ACCESS_KEY_ID":           "test",
+			"AWS_SECRET_ACCESS_KEY":       "test",
+			"AWS_REGION":                  "us-east-1",
+			"AWS_CONFIG_FILE":             os.DevNull,
+			"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+			"AWS_EC2_METADATA_DISABLED":   "true",
+		}
+		cfg, err := LoadConfig(ctx, func(k string) string { return env[k] }, "", fastRetries)
 		if err != nil {
 			t.Fatal(err)
 		}

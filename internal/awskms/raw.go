@@ -82,6 +82,8 @@ func (e *APIError) ErrorFault() smithy.ErrorFault {
 	return smithy.FaultClient
 }
 
+var _ smithy.APIError = (*APIError)(nil)
+
 // HTTPStatusCode lets the SDK's retryer retry 5xx answers.
 func (e *APIError) HTTPStatusCode() int { return e.StatusCode }
 

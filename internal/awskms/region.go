@@ -198,6 +198,7 @@ func fillMetadata(k *kmskey.Key, md *kmstypes.KeyMetadata) {
 	k.Spec = string(md.KeySpec)
 	if k.Spec == "" {
 		// Emulators predating KeySpec still send the deprecated field.
+		//lint:ignore SA1019 read only when KeySpec is absent
 		k.Spec = string(md.CustomerMasterKeySpec)
 	}
 	k.Usage = string(md.KeyUsage)

@@ -19,6 +19,7 @@ import (
 )
 
 func TestBucketReserve(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1_700_000_000, 0)
 	tests := []struct {
 		name   string
@@ -37,6 +38,7 @@ func TestBucketReserve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			b := newBucket(tt.rate, tt.burst, t0)
 			for range tt.takes {
 				b.reserve(t0)
@@ -51,6 +53,7 @@ func TestBucketReserve(t *testing.T) {
 }
 
 func TestBucketCapsAfterIdle(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1_700_000_000, 0)
 	b := newBucket(10, 2, t0)
 	later := t0.Add(time.Hour)
@@ -64,6 +67,7 @@ func TestBucketCapsAfterIdle(t *testing.T) {
 }
 
 func TestPacerWaitCancelled(t *testing.T) {
+	t.Parallel()
 	p := newPacer(0.002, true) // DescribeKey at 4 per second, burst 2
 	ctx, cancel := context.WithCancel(t.Context())
 	for range 2 {
@@ -84,6 +88,7 @@ func TestPacerWaitCancelled(t *testing.T) {
 }
 
 func TestPacerOff(t *testing.T) {
+	t.Parallel()
 	p := newPacer(0, false)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -101,6 +106,7 @@ func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		err      error
@@ -117,6 +123,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			code, msg := classify(tt.err)
 			if code != tt.wantCode || msg != tt.wantMsg {
 				t.Errorf("classify(%v): got (%q, %q), want (%q, %q)", tt.err, code, msg, tt.wantCode, tt.wantMsg)
@@ -126,6 +133,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestCredentialsError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		err          error
@@ -140,6 +148,7 @@ func TestCredentialsError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ce := credentialsError(tt.err)
 			if (ce == nil) != tt.wantNil || (ce != nil && ce.Rejected != tt.wantRejected) {
 				t.Errorf("credentialsError(%v): got %+v, want nil=%v rejected=%v", tt.err, ce, tt.wantNil, tt.wantRejected)
@@ -149,6 +158,7 @@ func TestCredentialsError(t *testing.T) {
 }
 
 func TestNeedsRotationStatus(t *testing.T) {
+	t.Parallel()
 	sym := kmskey.Key{Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Origin: "AWS_KMS", State: "Enabled"}
 	with := func(f func(*kmskey.Key)) kmskey.Key { k := sym; f(&k); return k }
 	tests := []struct {
@@ -172,6 +182,7 @@ func TestNeedsRotationStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if got := needsRotationStatus(tt.key, tt.includeDisabled); got != tt.want {
 				t.Errorf("needsRotationStatus(%+v, includeDisabled=%v): got %v, want %v", tt.key, tt.includeDisabled, got, tt.want)
 			}
@@ -180,6 +191,7 @@ func TestNeedsRotationStatus(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
+	t.Parallel()
 	next := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
 	started := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -198,6 +210,7 @@ func TestRotation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if got := rotation(&tt.out); got != tt.want {
 				t.Errorf("rotation(%+v): got %+v, want %+v", tt.out, got, tt.want)
 			}
@@ -206,6 +219,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestFillMetadataReplica(t *testing.T) {
+	t.Parallel()
 	created := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	md := &kmstypes.KeyMetadata{
 		KeyId:        aws.String("mrk-1234abcd12ab34cd56ef1234567890ab"),

@@ -25,16 +25,23 @@ type Policy struct {
 	Now time.Time
 }
 
-// DefaultPolicy is the policy when no flag says otherwise: the seed's yearly
-// rotation and a week of grace.
+// The policy when no flag says otherwise: the seed's yearly rotation (AWS's
+// default period) and a week of grace.
+const (
+	DefaultMaxRotationDays = kmskey.DefaultRotationPeriodDays
+	DefaultGraceDays       = 7
+)
+
+// DefaultPolicy is the policy when no flag says otherwise.
 func DefaultPolicy(now time.Time) Policy {
-	return Policy{MaxRotationDays: 365, GraceDays: 7, Now: now}
+	return Policy{MaxRotationDays: DefaultMaxRotationDays, GraceDays: DefaultGraceDays, Now: now}
 }
 
 // Validate reports a policy that cannot be applied.
 func (p Policy) Validate() error {
-	if p.MaxRotationDays != 0 && (p.MaxRotationDays < 90 || p.MaxRotationDays > 2560) {
-		return fmt.Errorf("max rotation days %d is outside the range AWS allows (90 to 2560)", p.MaxRotationDays)
+	if p.MaxRotationDays != 0 && !kmskey.ValidRotationPeriod(p.MaxRotationDays) {
+		return fmt.Errorf("max rotation days %d is outside the range AWS allows (%d to %d)",
+			p.MaxRotationDays, kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays)
 	}
 	if p.GraceDays < 0 {
 		return fmt.Errorf("rotation grace days %d is negative", p.GraceDays)
@@ -98,7 +105,7 @@ func classify(k kmskey.Key, p Policy) (Status, string, string) {
 		return StatusFail, ReasonInvalidValue, fmt.Sprintf("%s turns automatic rotation on, but it is %s, which cannot rotate automatically; AWS rejects the deploy: remove the rotation setting", name, class)
 	}
 	if !k.IsUnresolved(kmskey.AttrSpec) && k.Spec != "" && k.Spec != kmskey.SpecSymmetricDefault {
-		if strings.HasPrefix(k.Spec, "HMAC_") {
+		if kmskey.ClassOf(k.Spec) == kmskey.SpecClassHMAC {
 			return StatusSkipped, ReasonHMACKey, fmt.Sprintf("%s is an HMAC key (%s); automatic rotation applies only to symmetric encryption keys", name, k.Spec)
 		}
 		return StatusSkipped, ReasonAsymmetricKey, fmt.Sprintf("%s is an asymmetric key (%s); automatic rotation applies only to symmetric encryption keys", name, k.Spec)

@@ -40,6 +40,7 @@ func with(f func(k *kmskey.Key)) kmskey.Key {
 }
 
 func TestEvaluate(t *testing.T) {
+	t.Parallel()
 	policy := DefaultPolicy(now)
 	tests := []struct {
 		name   string
@@ -150,6 +151,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			p := policy
 			if tt.policy != nil {
 				p = *tt.policy
@@ -166,6 +168,7 @@ func TestEvaluate(t *testing.T) {
 }
 
 func TestReplicaRemediationTargetsPrimary(t *testing.T) {
+	t.Parallel()
 	k := with(func(k *kmskey.Key) {
 		k.Region = "us-west-2"
 		k.KeyID = "mrk-1234abcd12ab34cd56ef1234567890ab"
@@ -192,6 +195,7 @@ func TestReplicaRemediationTargetsPrimary(t *testing.T) {
 }
 
 func TestRemediationCLI(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		key  kmskey.Key
@@ -227,6 +231,7 @@ func TestRemediationCLI(t *testing.T) {
 }
 
 func TestIaCRemediation(t *testing.T) {
+	t.Parallel()
 	k := kmskey.Key{
 		Source: kmskey.SourceTerraform, File: "main.tf", StartLine: 3, EndLine: 6, Resource: "aws_kms_key.main",
 		Manager: kmskey.ManagerCustomer, Spec: kmskey.SpecSymmetricDefault, Origin: kmskey.OriginAWSKMS, State: kmskey.StateEnabled,
@@ -242,6 +247,7 @@ func TestIaCRemediation(t *testing.T) {
 }
 
 func TestPolicyValidate(t *testing.T) {
+	t.Parallel()
 	for _, p := range []Policy{{MaxRotationDays: 89}, {MaxRotationDays: 2561}, {GraceDays: -1}} {
 		if p.Validate() == nil {
 			t.Errorf("Validate(%+v) = nil, want an error", p)
@@ -255,6 +261,7 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestSortAndSummarize(t *testing.T) {
+	t.Parallel()
 	fs := []Finding{
 		{AccountID: "2", Region: "us-east-1", KeyID: "b", Status: StatusPass},
 		{AccountID: "1", Region: "us-west-2", KeyID: "a", Status: StatusFail, Muted: true},
@@ -279,6 +286,7 @@ func TestSortAndSummarize(t *testing.T) {
 // TestFindingJSONHasEveryField checks the contract of DESIGN.md: the
 // rotation and key objects carry every field, null when unknown.
 func TestFindingJSONHasEveryField(t *testing.T) {
+	t.Parallel()
 	f := Evaluate(with(func(k *kmskey.Key) { k.Rotation = kmskey.Rotation{Enabled: kmskey.False} }), DefaultPolicy(now))
 	b, err := json.Marshal(f)
 	if err != nil {

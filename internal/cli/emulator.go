@@ -28,6 +28,7 @@ type emulatorOptions struct {
 	stateFile     string
 	onDemandLimit int
 	seed          uint64
+	shutdownGrace time.Duration
 }
 
 // emulatorConfig is emulatorOptions checked: what runEmulator needs.
@@ -80,6 +81,7 @@ Its clock and request log are at /_kmsemu/clock and /_kmsemu/requests:
 	f.StringVar(&o.stateFile, "state-file", "", "keep the state in this `file` across restarts (loaded instead of the estate when it exists)")
 	f.IntVar(&o.onDemandLimit, "on-demand-limit", 25, "RotateKeyOnDemand limit per key")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the random faults and jitter")
+	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "on stop, how long requests in flight may finish")
 	return cmd
 }
 
@@ -87,6 +89,10 @@ Its clock and request log are at /_kmsemu/clock and /_kmsemu/requests:
 // before anything listens.
 func (o *emulatorOptions) config() (*emulatorConfig, error) {
 	cfg := &emulatorConfig{listen: o.listen}
+	if o.shutdownGrace < 0 {
+		return nil, usagef("--shutdown-grace %v: must not be negative", o.shutdownGrace)
+	}
+	cfg.opts.ShutdownGrace = o.shutdownGrace
 	sources := 0
 	for _, set := range []bool{o.estateFile != "", o.demo, o.generate != ""} {
 		if set {

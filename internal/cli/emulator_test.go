@@ -45,6 +45,7 @@ func emulatorEnv(ctx context.Context) (*Env, *lockedBuffer, *lockedBuffer) {
 }
 
 func TestEmulatorUsageErrors(t *testing.T) {
+	t.Parallel()
 	badEstate := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(badEstate, []byte("accounts:\n  - id: \"1\"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -71,9 +72,11 @@ func TestEmulatorUsageErrors(t *testing.T) {
 		{[]string{"--state-file", "/no/such/dir/state.json"}, "--state-file \"/no/such/dir/state.json\": the directory /no/such/dir does not exist"},
 		{[]string{"extra"}, `unknown command "extra"`},
 		{[]string{"--seed", "-1"}, `invalid argument "-1" for "--seed"`},
+		{[]string{"--shutdown-grace", "-1s"}, "--shutdown-grace -1s: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
 			env, out, errs := emulatorEnv(context.Background())
 			code := Main(append([]string{"emulator", "--listen", "127.0.0.1:0"}, tt.args...), env)
 			if code != ExitUsage {
@@ -90,15 +93,17 @@ func TestEmulatorUsageErrors(t *testing.T) {
 }
 
 func TestEmulatorFlagsBind(t *testing.T) {
+	t.Parallel()
 	o := &emulatorOptions{listen: "127.0.0.1:0", generate: "accounts=2,keys=3", latency: 20 * time.Millisecond,
-		jitter: 5 * time.Millisecond, quotas: "0.5", faults: "throttle=0.1,5xx:ListKeys=1", onDemandLimit: 10, seed: 9}
+		jitter: 5 * time.Millisecond, quotas: "0.5", faults: "throttle=0.1,5xx:ListKeys=1", onDemandLimit: 10, seed: 9,
+		shutdownGrace: 3 * time.Second}
 	cfg, err := o.config()
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := cfg.opts
 	if got.Latency != 20*time.Millisecond || got.Jitter != 5*time.Millisecond || got.QuotaScale != 0.5 ||
-		got.Faults.Throttle[""] != 0.1 || got.Faults.Server["ListKeys"] != 1 || got.OnDemandLimit != 10 || got.Seed != 9 ||
+		got.Faults.Throttle[""] != 0.1 || got.Faults.Server["ListKeys"] != 1 || got.OnDemandLimit != 10 || got.Seed != 9 || got.ShutdownGrace != 3*time.Second ||
 		got.Estate == nil || len(got.Estate.Accounts) != 2 {
 		t.Errorf("config(%+v) = %+v, want every flag in the options", o, got)
 	}
@@ -117,11 +122,7 @@ var listeningRE = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+)`
 // endpoint and credentials, answers the SDK, and stops cleanly (saving its
 // state) when its context is cancelled.
 func TestEmulatorServesAndStops(t *testing.T) {
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Parallel()
 	state := filepath.Join(t.TempDir(), "state.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -192,6 +193,7 @@ func TestEmulatorServesAndStops(t *testing.T) {
 }
 
 func TestClientEndpoint(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url, want    string
 		wantLoopback bool

@@ -19,15 +19,6 @@ import (
 	"github.com/kmsrotor/kmsrotor/internal/remediate"
 )
 
-// TestMain lets a test re-execute this binary as kmsrotor itself, so that
-// it can SIGKILL a real process mid-apply.
-func TestMain(m *testing.M) {
-	if os.Getenv("KMSROTOR_TEST_AS_MAIN") == "1" {
-		os.Exit(Main(os.Args[1:], System()))
-	}
-	os.Exit(m.Run())
-}
-
 // countRecords counts the journal's records of type typ.
 func countRecords(t *testing.T, path, typ string) int {
 	b, err := os.ReadFile(path)
@@ -62,6 +53,9 @@ func TestFixResumesAfterSIGKILL(t *testing.T) {
 
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "KMSROTOR_TEST_AS_MAIN=1")
+	for k, v := range w.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -84,7 +78,7 @@ func TestFixResumesAfterSIGKILL(t *testing.T) {
 		t.Fatalf("the child finished (%d applied) before the kill: nothing to resume", done)
 	}
 
-	r := runMain(t, append(args, "--output", "json")...)
+	r := runMain(t, w.env, append(args, "--output", "json")...)
 	if r.code != 0 {
 		t.Fatalf("resumed run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

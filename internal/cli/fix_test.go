@@ -33,11 +33,12 @@ type fixWorld struct {
 	emu *kmsemu.Server
 	cfn *remediatetest.CloudFormation
 	url string
+	env awsEnv
 }
 
 func newFixWorld(t *testing.T, opts kmsemu.Options) *fixWorld {
 	t.Helper()
-	isolateAWS(t)
+	env := isolateAWS(t)
 	if opts.Estate == nil {
 		e, err := kmsemu.LoadEstate(filepath.Join("testdata", "fix", "estate.yaml"))
 		if err != nil {
@@ -69,12 +70,12 @@ func newFixWorld(t *testing.T, opts kmsemu.Options) *fixWorld {
 		emu.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", kmsemu.DefaultAccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", kmsemu.DefaultSecretAccessKey)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-	return &fixWorld{emu: emu, cfn: cfn, url: srv.URL}
+	env["AWS_ENDPOINT_URL"] = srv.URL
+	env["AWS_ACCESS_KEY_ID"] = kmsemu.DefaultAccessKeyID
+	env["AWS_SECRET_ACCESS_KEY"] = kmsemu.DefaultSecretAccessKey
+	env["AWS_REGION"] = "us-east-1"
+	env["XDG_STATE_HOME"] = t.TempDir()
+	return &fixWorld{emu: emu, cfn: cfn, url: srv.URL, env: env}
 }
 
 // report scans the world into a JSON report, with the finding of
@@ -82,7 +83,7 @@ func newFixWorld(t *testing.T, opts kmsemu.Options) *fixWorld {
 func (w *fixWorld) report(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "scan.json")
-	if r := runMain(t, "scan", "--regions", "all", "--output", "json", "--output-file", path); r.code != 3 {
+	if r := runMain(t, w.env, "scan", "--regions", "all", "--output", "json", "--output-file", path); r.code != 3 {
 		t.Fatalf("scan: exit %d, want 3\n%s", r.code, r.stderr)
 	}
 	b, err := os.ReadFile(path)
@@ -132,10 +133,10 @@ func (w *fixWorld) rotation(t *testing.T, region, id string) (bool, int) {
 }
 
 // runFixFast runs kmsrotor fix with a tiny retry backoff.
-func runFixFast(t *testing.T, args ...string) result {
+func runFixFast(t *testing.T, vars awsEnv, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Now: func() time.Time { return scanNow },
+	env := &Env{Stdout: &out, Stderr: &errb, Getenv: vars.getenv, Now: func() time.Time { return scanNow },
 		Context: t.Context(), WorkingDir: t.TempDir()}
 	o := &fixOptions{env: env, selection: selection{demoEmulator: demoEmulator, client: awskms.ClientOptions{Backoff: retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
 		return time.Millisecond, nil
@@ -171,7 +172,7 @@ func readOnly(op string) bool {
 func TestFixPlanDryRun(t *testing.T) {
 	w := newFixWorld(t, kmsemu.Options{})
 	report := w.report(t)
-	r := runMain(t, "fix", "--from", report, "--managed-by-tag", "managed-by=terraform", "--output", "json")
+	r := runMain(t, w.env, "fix", "--from", report, "--managed-by-tag", "managed-by=terraform", "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("fix dry run: exit %d\n%s", r.code, r.stderr)
 	}
@@ -228,7 +229,7 @@ func TestFixPlanDryRun(t *testing.T) {
 		t.Errorf("CloudFormation calls = %v: ownership was not asked", w.cfn.Calls())
 	}
 
-	table := runMain(t, "fix", "--from", report)
+	table := runMain(t, w.env, "fix", "--from", report)
 	for _, s := range []string{"stack app, resource DataKey", "kmsrotor iac --fix", "dry run, nothing was changed"} {
 		if !strings.Contains(table.stdout+table.stderr, s) {
 			t.Errorf("plan table: no %q in\n%s%s", s, table.stdout, table.stderr)
@@ -240,7 +241,7 @@ func TestFixApplyVerify(t *testing.T) {
 	w := newFixWorld(t, kmsemu.Options{})
 	report := w.report(t)
 	journal := filepath.Join(t.TempDir(), "j.jsonl")
-	r := runMain(t, "fix", "--from", report, "--apply", "--yes", "--journal", journal, "--output", "json", "--rotation-period-days", "180", "--max-rotation-days", "365")
+	r := runMain(t, w.env, "fix", "--from", report, "--apply", "--yes", "--journal", journal, "--output", "json", "--rotation-period-days", "180", "--max-rotation-days", "365")
 	if r.code != 0 {
 		t.Fatalf("fix --apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -272,7 +273,7 @@ func TestFixApplyVerify(t *testing.T) {
 	}
 	// Run again: the journal's run ended, so a fresh plan from the old report
 	// is applied again (AWS's answer is the same), and all verify.
-	if r := runMain(t, "fix", "--from", report, "--apply", "--yes", "--journal", journal, "--rotation-period-days", "180", "--max-rotation-days", "365"); r.code != 0 {
+	if r := runMain(t, w.env, "fix", "--from", report, "--apply", "--yes", "--journal", journal, "--rotation-period-days", "180", "--max-rotation-days", "365"); r.code != 0 {
 		t.Errorf("second run: exit %d\n%s", r.code, r.stderr)
 	}
 }
@@ -281,7 +282,7 @@ func TestFixThrottledEveryKeyVerified(t *testing.T) {
 	w := newFixWorld(t, kmsemu.Options{Faults: kmsemu.Faults{Throttle: map[string]float64{
 		"EnableKeyRotation": 0.5, "GetKeyRotationStatus": 0.4}}})
 	report := w.report(t)
-	r := runFixFast(t, "--from", report, "--apply", "--yes", "--include-stack-managed", "--output", "json",
+	r := runFixFast(t, w.env, "--from", report, "--apply", "--yes", "--include-stack-managed", "--output", "json",
 		"--journal", filepath.Join(t.TempDir(), "j"))
 	if r.code != 0 {
 		t.Fatalf("fix under throttling: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -338,7 +339,7 @@ func TestFixUsageErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w.emu.ResetRequests()
-			r := runMain(t, append([]string{"fix"}, tt.args...)...)
+			r := runMain(t, w.env, append([]string{"fix"}, tt.args...)...)
 			if r.code != 2 || !strings.Contains(r.stderr, tt.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 				t.Errorf("fix %v: exit %d, stderr %q; want exit 2 and one line with %q", tt.args, r.code, r.stderr, tt.want)
 			}
@@ -355,7 +356,7 @@ func TestIAMPolicy(t *testing.T) {
 		"fix":        {"kms:EnableKeyRotation", "cloudformation:ListStacks", "cloudformation:ListStackResources", "cloudformation:DescribeStackResources"},
 		"rotate-now": {"kms:RotateKeyOnDemand", "kms:DescribeKey", "kms:ListKeyRotations"},
 	} {
-		r := runMain(t, "iam-policy", mode)
+		r := runMain(t, nil, "iam-policy", mode)
 		var doc struct {
 			Version   string
 			Statement []struct {
@@ -375,7 +376,7 @@ func TestIAMPolicy(t *testing.T) {
 			t.Errorf("iam-policy %s grants kms:EnableKeyRotation", mode)
 		}
 	}
-	if r := runMain(t, "iam-policy", "admin"); r.code != 2 {
+	if r := runMain(t, nil, "iam-policy", "admin"); r.code != 2 {
 		t.Errorf("iam-policy admin: exit %d, want 2", r.code)
 	}
 }
@@ -385,7 +386,7 @@ func TestFixTagsAndUncheckedOwnership(t *testing.T) {
 	report := w.report(t)
 	changed := func(args ...string) []string {
 		t.Helper()
-		r := runMain(t, append([]string{"fix", "--from", report, "--output", "json"}, args...)...)
+		r := runMain(t, w.env, append([]string{"fix", "--from", report, "--output", "json"}, args...)...)
 		if r.code != 0 {
 			t.Fatalf("fix %v: exit %d\n%s", args, r.code, r.stderr)
 		}
@@ -402,7 +403,7 @@ func TestFixTagsAndUncheckedOwnership(t *testing.T) {
 		t.Errorf("--exclude-tag managed-by=terraform changes %q, want the 4 others", got)
 	}
 	w.cfn.Deny = map[string]bool{"123456789012": true}
-	r := runMain(t, "fix", "--from", report, "--output", "json")
+	r := runMain(t, w.env, "fix", "--from", report, "--output", "json")
 	rep := decodeFix(t, r.stdout)
 	if len(rep.Plan.Changes) != 0 || len(rep.Plan.Unchecked) != 2 {
 		t.Errorf("CloudFormation denied: %d changes, %d unchecked account-Regions; want 0 and 2", len(rep.Plan.Changes), len(rep.Plan.Unchecked))
@@ -420,7 +421,7 @@ func TestFixConfirmsOnTerminal(t *testing.T) {
 		calls  int
 	}{{"n\n", 0}, {"yes\n", 5}} {
 		var out, errb bytes.Buffer
-		env := &Env{Stdin: strings.NewReader(tt.answer), StdinTTY: true, Stdout: &out, Stderr: &errb, Getenv: os.Getenv,
+		env := &Env{Stdin: strings.NewReader(tt.answer), StdinTTY: true, Stdout: &out, Stderr: &errb, Getenv: w.env.getenv,
 			Now: func() time.Time { return scanNow }, Context: t.Context()}
 		code := Main([]string{"fix", "--from", report, "--apply", "--journal", filepath.Join(t.TempDir(), "j")}, env)
 		if code != 0 || !strings.Contains(errb.String(), "Apply 5 change(s)") {
@@ -433,13 +434,13 @@ func TestFixConfirmsOnTerminal(t *testing.T) {
 }
 
 func TestFixDemo(t *testing.T) {
-	isolateAWS(t)
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-	r := runMain(t, "fix", "--demo")
+	env := isolateAWS(t)
+	env["XDG_STATE_HOME"] = t.TempDir()
+	r := runMain(t, env, "fix", "--demo")
 	if r.code != 0 || !strings.Contains(r.stdout, "Plan:") || !strings.Contains(r.stdout, "ownership could not be checked") {
 		t.Errorf("fix --demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	r = runMain(t, "fix", "--demo", "--include-stack-managed", "--apply", "--yes", "--output", "json")
+	r = runMain(t, env, "fix", "--demo", "--include-stack-managed", "--apply", "--yes", "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("fix --demo --apply: exit %d\n%s", r.code, r.stderr)
 	}

@@ -105,13 +105,13 @@ func TestScanHostileStrings(t *testing.T) {
 			{ID: denied, Region: "us-east-1", Created: jan, Aliases: []string{"alias/denied"}, Rotation: kmsemu.RotationDef{Enabled: true, EnabledAt: jan}},
 		},
 	}}}
-	emu := startEmulator(t, estate)
+	emu, vars := startEmulator(t, estate)
 	proxy := hostileProxy(t, emu.URL, denied)
-	t.Setenv("AWS_ENDPOINT_URL", proxy.URL)
+	vars["AWS_ENDPOINT_URL"] = proxy.URL
 
 	for _, tty := range []bool{false, true} {
 		var out, errb bytes.Buffer
-		env := &Env{Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Now: func() time.Time { return scanNow },
+		env := &Env{Stdout: &out, Stderr: &errb, Getenv: vars.getenv, Now: func() time.Time { return scanNow },
 			Context: t.Context(), WorkingDir: t.TempDir(), StdoutTTY: tty}
 		code := Main([]string{"scan", "--region", "us-east-1", "--region", "eu-west-1", "--show-skipped"}, env)
 		what := "scan piped"

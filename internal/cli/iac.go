@@ -13,6 +13,7 @@ import (
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/iac"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 	"github.com/kmsrotor/kmsrotor/internal/report"
 	"github.com/kmsrotor/kmsrotor/internal/term"
 )
@@ -100,8 +101,9 @@ FAIL, the exact edit --fix makes for it (remediation.edits, SARIF fixes).` + exi
 	f.StringVar(&o.OutputFile, "output-file", "", "write the report to this file (atomically) instead of stdout")
 	f.BoolVar(&o.Fix, "fix", false, "rewrite the files to turn rotation on, then report what is left")
 	f.BoolVar(&o.Diff, "diff", false, "print the changes --fix makes as a unified diff (without --fix, write nothing)")
-	f.IntVar(&o.PeriodDays, "rotation-period-days", 0, "with --fix or --diff: the rotation period of the keys fixed and of every rotating key whose period differs (90–2560)")
-	f.IntVar(&o.MaxRotationDays, "max-rotation-days", 365, "longest acceptable rotation period in days (90–2560; 0: any)")
+	f.IntVar(&o.PeriodDays, "rotation-period-days", 0, fmt.Sprintf("with --fix or --diff: the rotation period of the keys fixed and of every rotating key whose period differs (%d–%d)",
+		kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays))
+	f.IntVar(&o.MaxRotationDays, "max-rotation-days", check.DefaultMaxRotationDays, maxRotationDaysHelp)
 	f.StringArrayVar(&o.VarFiles, "var-file", nil, "Terraform .tfvars file for every root module (repeatable)")
 	f.BoolVar(&o.ShowSkipped, "show-skipped", false, "list PASS and SKIPPED keys in the table too")
 	return cmd
@@ -122,8 +124,9 @@ func (o *iacOptions) validate(cmd *cobra.Command) error {
 		switch {
 		case !o.Fix && !o.Diff:
 			return usagef("--rotation-period-days needs --fix or --diff")
-		case o.PeriodDays < 90 || o.PeriodDays > 2560:
-			return usagef("--rotation-period-days %d is outside the range AWS allows (90 to 2560)", o.PeriodDays)
+		case !kmskey.ValidRotationPeriod(o.PeriodDays):
+			return usagef("--rotation-period-days %d is outside the range AWS allows (%d to %d)",
+				o.PeriodDays, kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays)
 		case o.MaxRotationDays != 0 && o.PeriodDays > o.MaxRotationDays:
 			return usagef("--rotation-period-days %d exceeds --max-rotation-days %d: the fixed keys would still fail", o.PeriodDays, o.MaxRotationDays)
 		}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/report"
@@ -88,6 +88,7 @@ func changed(before, after map[string]string) []string {
 }
 
 func TestIacUsageErrors(t *testing.T) {
+	t.Parallel()
 	dir := iacFixture(t, "clean")
 	tests := []struct {
 		name string
@@ -106,6 +107,7 @@ func TestIacUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			before := tree(t, dir)
 			got := runIacMain(t, dir, tt.args...)
 			if got.code != ExitUsage || !strings.Contains(got.stderr, tt.want) || got.stdout != "" {
@@ -121,6 +123,7 @@ func TestIacUsageErrors(t *testing.T) {
 // TestIacGolden runs the command on the fixture project and compares its
 // output, and every file it rewrote, with golden files.
 func TestIacGolden(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		fixture string
@@ -157,6 +160,7 @@ func TestIacGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir := iacFixture(t, tt.fixture)
 			before := tree(t, dir)
 			got := runIacMain(t, dir, tt.args...)
@@ -198,6 +202,7 @@ func iacDocument(t *testing.T, dir string, args ...string) (report.Document, iac
 // that each key --fix may change now passes, that the rest is as before, and
 // that a second --fix changes nothing.
 func TestIacFixRescan(t *testing.T) {
+	t.Parallel()
 	dir := iacFixture(t, "project")
 	args := []string{".", "--var-file", "tf/prod.tfvars"}
 	beforeDoc, _ := iacDocument(t, dir, args...)
@@ -253,6 +258,7 @@ func TestIacFixRescan(t *testing.T) {
 // TestIacDiffWritesNothing: --diff alone prints the change and leaves every
 // file as it was; --fix --diff prints the same diff and writes it.
 func TestIacDiffWritesNothing(t *testing.T) {
+	t.Parallel()
 	dir := iacFixture(t, "project")
 	before := tree(t, dir)
 	diff := runIacMain(t, dir, ".", "--diff", "-o", "json")
@@ -282,6 +288,7 @@ func TestIacDiffWritesNothing(t *testing.T) {
 // TestIacSARIF checks that the SARIF output parses and carries every FAIL
 // and MANUAL finding with its file and lines.
 func TestIacSARIF(t *testing.T) {
+	t.Parallel()
 	dir := iacFixture(t, "project")
 	doc, _ := iacDocument(t, dir, ".")
 	got := runIacMain(t, dir, ".", "--output", "sarif")
@@ -450,6 +457,7 @@ func applySARIF(t *testing.T, src string, reps []sarifReplacement) string {
 // that the keys whose value is an expression have none and still fail,
 // and that the fixed files are exactly what --fix writes.
 func TestIacSARIFFixesApply(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file, resource string
 		fix            bool
@@ -561,6 +569,7 @@ func TestIacSARIFFixesApply(t *testing.T) {
 // is not rewritten, rather than that there is nothing to change while its
 // FAILs remain; a clean project still has nothing to change.
 func TestIacFixPlanFile(t *testing.T) {
+	t.Parallel()
 	const note = "kmsrotor: not fixed: plan.json: a Terraform plan is not rewritten; fix the .tf files it was made from, then plan again\n"
 	tests := []struct {
 		fixture string

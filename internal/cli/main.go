@@ -16,8 +16,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 	"github.com/kmsrotor/kmsrotor/internal/report"
 )
+
+// maxRotationDaysHelp is the help of --max-rotation-days, which scan and
+// iac share.
+var maxRotationDaysHelp = fmt.Sprintf("longest acceptable rotation period in days (%d–%d; 0: any)",
+	kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays)
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=…".
 var Version = "0.1.0-dev"

@@ -69,7 +69,7 @@ Exit codes:
 }
 
 func runRotateNow(ctx context.Context, o *rotateNowOptions) error {
-	cfg, err := awskms.LoadConfig(ctx, o.Profile, o.client)
+	cfg, err := awskms.LoadConfig(ctx, o.env.Getenv, o.Profile, o.client)
 	if err != nil {
 		return usageErr(err)
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +14,12 @@ func fixKeyARN(region, id string) string { return "arn:aws:kms:" + region + ":12
 func TestRotateNowLimitExceededIsOneCall(t *testing.T) {
 	w := newFixWorld(t, kmsemu.Options{OnDemandLimit: 1, OnDemandDelay: -1})
 	key := fixKeyARN("us-east-1", fixKeyID("01"))
-	r := runMain(t, "rotate-now", "--key", key, "--yes", "--reason", "INC-1")
+	r := runMain(t, w.env, "rotate-now", "--key", key, "--yes", "--reason", "INC-1")
 	if r.code != 0 || !strings.Contains(r.stdout, "started") || !strings.Contains(r.stdout, "INC-1") {
 		t.Fatalf("first rotate-now: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	w.emu.ResetRequests()
-	r = runMain(t, "rotate-now", "--key", key, "--yes")
+	r = runMain(t, w.env, "rotate-now", "--key", key, "--yes")
 	if r.code != 1 || !strings.Contains(r.stderr, "used all its on-demand rotations") {
 		t.Errorf("rotate-now past the limit: exit %d, stderr %q; want exit 1 and the limit explained", r.code, r.stderr)
 	}
@@ -41,11 +40,11 @@ func TestRotateNowLimitExceededIsOneCall(t *testing.T) {
 func TestRotateNowConflict(t *testing.T) {
 	w := newFixWorld(t, kmsemu.Options{}) // frozen clock: the first rotation stays in progress
 	key := fixKeyARN("us-east-1", fixKeyID("01"))
-	if r := runMain(t, "rotate-now", "--key", key, "--yes"); r.code != 0 {
+	if r := runMain(t, w.env, "rotate-now", "--key", key, "--yes"); r.code != 0 {
 		t.Fatalf("first rotate-now: exit %d %s", r.code, r.stderr)
 	}
 	w.emu.ResetRequests()
-	r := runMain(t, "rotate-now", "--key", key, "--yes")
+	r := runMain(t, w.env, "rotate-now", "--key", key, "--yes")
 	if r.code != 1 || !strings.Contains(r.stderr, "in progress") {
 		t.Errorf("rotate-now during a rotation: exit %d, stderr %q; want exit 1 and the conflict explained", r.code, r.stderr)
 	}
@@ -66,7 +65,7 @@ func TestRotateNowRefuses(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w.emu.ResetRequests()
-			r := runMain(t, "rotate-now", "--key", tt.key, "--yes")
+			r := runMain(t, w.env, "rotate-now", "--key", tt.key, "--yes")
 			if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("rotate-now %s: exit %d, stderr %q; want exit 2 and %q", tt.key, r.code, r.stderr, tt.want)
 			}
@@ -77,7 +76,7 @@ func TestRotateNowRefuses(t *testing.T) {
 			}
 		})
 	}
-	r := runMain(t, "rotate-now", "--key", fixKeyARN("us-east-1", fixKeyID("11")), "--yes")
+	r := runMain(t, w.env, "rotate-now", "--key", fixKeyARN("us-east-1", fixKeyID("11")), "--yes")
 	if !strings.Contains(r.stderr, "NEW_KEY_MATERIAL") {
 		t.Errorf("rotate-now of an imported key does not explain the import procedure: %q", r.stderr)
 	}
@@ -86,11 +85,11 @@ func TestRotateNowRefuses(t *testing.T) {
 func TestRotateNowConfirms(t *testing.T) {
 	w := newFixWorld(t, kmsemu.Options{})
 	key := fixKeyARN("us-east-1", fixKeyID("01"))
-	if r := runMain(t, "rotate-now", "--key", key); r.code != 2 || !strings.Contains(r.stderr, "needs --yes") {
+	if r := runMain(t, w.env, "rotate-now", "--key", key); r.code != 2 || !strings.Contains(r.stderr, "needs --yes") {
 		t.Errorf("rotate-now unattended without --yes: exit %d %q, want 2", r.code, r.stderr)
 	}
 	var out, errb bytes.Buffer
-	env := &Env{Stdin: strings.NewReader("n\n"), StdinTTY: true, Stdout: &out, Stderr: &errb, Getenv: os.Getenv,
+	env := &Env{Stdin: strings.NewReader("n\n"), StdinTTY: true, Stdout: &out, Stderr: &errb, Getenv: w.env.getenv,
 		Now: func() time.Time { return scanNow }, Context: t.Context()}
 	if code := Main([]string{"rotate-now", "--key", key}, env); code != 0 || !strings.Contains(errb.String(), "nothing was changed") {
 		t.Errorf("rotate-now answered no: exit %d %q", code, errb.String())

@@ -27,28 +27,29 @@ var scanNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 const testAccount = "123456789012"
 
-// isolateAWS clears the tester's AWS settings: the SDK reads the process
-// environment, and shared files are pointed at empty temporary files.
-func isolateAWS(t *testing.T) {
+// awsEnv is the environment a test's command sees: the tester's own AWS
+// settings never reach it (TestMain clears them from the process too, since
+// the SDK falls back to the process environment).
+type awsEnv map[string]string
+
+// isolateAWS returns an environment whose shared files are empty temporary
+// files and in which instance metadata is off.
+func isolateAWS(t *testing.T) awsEnv {
 	t.Helper()
-	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS",
-		"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_ORGANIZATIONS", "AWS_MAX_ATTEMPTS",
-		"AWS_RETRY_MODE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_SDK_LOAD_CONFIG", "AWS_CA_BUNDLE"} {
-		t.Setenv(v, "")
-		os.Unsetenv(v)
-	}
 	dir := t.TempDir()
 	for _, f := range []string{"config", "credentials"} {
 		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return awsEnv{
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	}
 }
+
+func (e awsEnv) getenv(k string) string { return e[k] }
 
 // countingServer stands in for AWS where no request may arrive.
 func countingServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
@@ -67,13 +68,13 @@ type result struct {
 	stdout, stderr string
 }
 
-func runMain(t *testing.T, args ...string) result {
+func runMain(t *testing.T, vars awsEnv, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	env := &Env{
 		Stdout:     &out,
 		Stderr:     &errb,
-		Getenv:     os.Getenv,
+		Getenv:     vars.getenv,
 		Now:        func() time.Time { return scanNow },
 		Context:    t.Context(),
 		WorkingDir: t.TempDir(),
@@ -84,9 +85,9 @@ func runMain(t *testing.T, args ...string) result {
 
 // startEmulator serves estate with a frozen clock and points the SDK's
 // default chain at it through the environment, as a user would.
-func startEmulator(t *testing.T, estate *kmsemu.Estate) *kmsemu.Running {
+func startEmulator(t *testing.T, estate *kmsemu.Estate) (*kmsemu.Running, awsEnv) {
 	t.Helper()
-	isolateAWS(t)
+	env := isolateAWS(t)
 	clock := kmsemu.NewClock()
 	clock.Set(scanNow)
 	clock.Freeze()
@@ -95,14 +96,15 @@ func startEmulator(t *testing.T, estate *kmsemu.Estate) *kmsemu.Running {
 		t.Fatalf("start emulator: %v", err)
 	}
 	t.Cleanup(func() { emu.Close() })
-	t.Setenv("AWS_ENDPOINT_URL", emu.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", kmsemu.DefaultAccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", kmsemu.DefaultSecretAccessKey)
-	t.Setenv("AWS_REGION", "us-east-1")
-	return emu
+	env["AWS_ENDPOINT_URL"] = emu.URL
+	env["AWS_ACCESS_KEY_ID"] = kmsemu.DefaultAccessKeyID
+	env["AWS_SECRET_ACCESS_KEY"] = kmsemu.DefaultSecretAccessKey
+	env["AWS_REGION"] = "us-east-1"
+	return emu, env
 }
 
 func TestScanUsageErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		args      []string
@@ -132,15 +134,16 @@ func TestScanUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			isolateAWS(t)
+			t.Parallel()
+			env := isolateAWS(t)
 			srv, requests := countingServer(t)
-			t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-			t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-			t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+			env["AWS_ENDPOINT_URL"] = srv.URL
+			env["AWS_ACCESS_KEY_ID"] = "AKIAEXAMPLE"
+			env["AWS_SECRET_ACCESS_KEY"] = "secret"
 			if !tt.noRegion {
-				t.Setenv("AWS_REGION", "us-east-1")
+				env["AWS_REGION"] = "us-east-1"
 			}
-			got := runMain(t, append([]string{"scan"}, tt.args...)...)
+			got := runMain(t, env, append([]string{"scan"}, tt.args...)...)
 			if got.code != ExitUsage || !strings.Contains(got.stderr, tt.wantInErr) || got.stdout != "" {
 				t.Errorf("scan %v: got exit %d, stdout %q, stderr %q; want exit %d, no stdout, stderr containing %q",
 					tt.args, got.code, got.stdout, got.stderr, ExitUsage, tt.wantInErr)
@@ -153,10 +156,11 @@ func TestScanUsageErrors(t *testing.T) {
 }
 
 func TestScanHelpLoadsNothing(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	env := isolateAWS(t)
 	srv, requests := countingServer(t)
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	got := runMain(t, "scan", "--help")
+	env["AWS_ENDPOINT_URL"] = srv.URL
+	got := runMain(t, env, "scan", "--help")
 	if got.code != ExitOK || !strings.Contains(got.stdout, "--max-rotation-days") || !strings.Contains(got.stdout, "Exit codes:") {
 		t.Errorf("scan --help: got exit %d, stdout %q; want 0 and the flags and exit codes", got.code, got.stdout)
 	}
@@ -166,11 +170,12 @@ func TestScanHelpLoadsNothing(t *testing.T) {
 }
 
 func TestScanNoCredentials(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	env := isolateAWS(t)
 	srv, requests := countingServer(t)
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	t.Setenv("AWS_REGION", "eu-west-1")
-	got := runMain(t, "scan")
+	env["AWS_ENDPOINT_URL"] = srv.URL
+	env["AWS_REGION"] = "eu-west-1"
+	got := runMain(t, env, "scan")
 	lines := strings.Split(strings.TrimRight(got.stderr, "\n"), "\n")
 	if got.code != ExitFatal || len(lines) != 1 || !strings.Contains(got.stderr, "no AWS credentials found") ||
 		!strings.Contains(got.stderr, "--profile") || !strings.Contains(got.stderr, "--demo") {
@@ -190,19 +195,20 @@ func TestScanNoCredentials(t *testing.T) {
 // TestScanUnreachable checks that an endpoint nobody listens on is one
 // plain sentence and exit 1, not the SDK's error chain.
 func TestScanUnreachable(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	env := isolateAWS(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	t.Setenv("AWS_ENDPOINT_URL", "http://"+addr)
-	t.Setenv("AWS_REGION", "eu-west-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_MAX_ATTEMPTS", "1")
-	got := runMain(t, "scan")
+	env["AWS_ENDPOINT_URL"] = "http://" + addr
+	env["AWS_REGION"] = "eu-west-1"
+	env["AWS_ACCESS_KEY_ID"] = "test"
+	env["AWS_SECRET_ACCESS_KEY"] = "test"
+	env["AWS_MAX_ATTEMPTS"] = "1"
+	got := runMain(t, env, "scan")
 	if got.code != ExitFatal || !strings.Contains(got.stderr, "cannot reach AWS at "+addr) || strings.Contains(got.stderr, "operation error") {
 		t.Errorf("scan against a closed port: got exit %d, stderr %q; want exit %d and a sentence naming %s",
 			got.code, got.stderr, ExitFatal, addr)
@@ -220,6 +226,7 @@ func exitEstate(keys []kmsemu.KeyDef, deny ...kmsemu.DenyRule) *kmsemu.Estate {
 }
 
 func TestScanExitCodes(t *testing.T) {
+	t.Parallel()
 	rotating := kmsemu.KeyDef{ID: "11111111-1111-4111-8111-000000000001", Region: "us-east-1", Rotation: kmsemu.RotationDef{Enabled: true}}
 	static := kmsemu.KeyDef{ID: "11111111-1111-4111-8111-000000000002", Region: "us-east-1"}
 	tests := []struct {
@@ -242,12 +249,13 @@ func TestScanExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			startEmulator(t, tt.estate)
+			t.Parallel()
+			_, env := startEmulator(t, tt.estate)
 			for k, v := range tt.env {
-				t.Setenv(k, v)
+				env[k] = v
 			}
 			args := append([]string{"scan", "--output", "json"}, tt.args...)
-			got := runMain(t, args...)
+			got := runMain(t, env, args...)
 			if got.code != tt.want {
 				t.Errorf("%v: got exit %d (stderr %q), want %d\nstdout: %s", args, got.code, got.stderr, tt.want, got.stdout)
 			}
@@ -284,6 +292,7 @@ func goldenEstate() *kmsemu.Estate {
 }
 
 func TestScanGolden(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args []string
@@ -295,9 +304,10 @@ func TestScanGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			startEmulator(t, goldenEstate())
+			t.Parallel()
+			_, env := startEmulator(t, goldenEstate())
 			args := append([]string{"scan", "--region", "us-east-1", "--region", "eu-west-1", "--region", "ap-southeast-2"}, tt.args...)
-			got := runMain(t, args...)
+			got := runMain(t, env, args...)
 			if got.code != ExitFail {
 				t.Errorf("%v: got exit %d (stderr %q), want %d", args, got.code, got.stderr, ExitFail)
 			}
@@ -327,8 +337,9 @@ func golden(t *testing.T, path, got string) {
 }
 
 func TestScanJSONDocument(t *testing.T) {
-	startEmulator(t, goldenEstate())
-	got := runMain(t, "scan", "--output", "json", "--region", "us-east-1", "--region", "eu-west-1", "--region", "ap-southeast-2")
+	t.Parallel()
+	_, env := startEmulator(t, goldenEstate())
+	got := runMain(t, env, "scan", "--output", "json", "--region", "us-east-1", "--region", "eu-west-1", "--region", "ap-southeast-2")
 	var doc report.Document
 	if err := json.Unmarshal([]byte(got.stdout), &doc); err != nil {
 		t.Fatalf("stdout is not a JSON document: %v\n%s", err, got.stdout)
@@ -359,13 +370,14 @@ func TestScanJSONDocument(t *testing.T) {
 }
 
 func TestScanOutputFile(t *testing.T) {
-	startEmulator(t, goldenEstate())
+	t.Parallel()
+	_, env := startEmulator(t, goldenEstate())
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.json")
 	if err := os.WriteFile(path, []byte("old report"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got := runMain(t, "scan", "--output", "json", "--output-file", path, "--region", "us-east-1")
+	got := runMain(t, env, "scan", "--output", "json", "--output-file", path, "--region", "us-east-1")
 	if got.code != ExitFail || got.stdout != "" {
 		t.Fatalf("scan --output-file: got exit %d stdout %q stderr %q, want %d and nothing on stdout", got.code, got.stdout, got.stderr, ExitFail)
 	}
@@ -395,12 +407,13 @@ func TestScanOutputFile(t *testing.T) {
 // error at flag time, before any API call (scan) or any file is rewritten
 // (iac --fix).
 func TestOutputFileChecked(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	env := isolateAWS(t)
 	srv, requests := countingServer(t)
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
+	env["AWS_ENDPOINT_URL"] = srv.URL
+	env["AWS_ACCESS_KEY_ID"] = "AKIAEXAMPLE"
+	env["AWS_SECRET_ACCESS_KEY"] = "secret"
+	env["AWS_REGION"] = "us-east-1"
 	dir := t.TempDir()
 	notDir := filepath.Join(dir, "file")
 	if err := os.WriteFile(notDir, []byte("x"), 0o644); err != nil {
@@ -421,14 +434,15 @@ func TestOutputFileChecked(t *testing.T) {
 			{"iac", "--fix", "."},
 		} {
 			t.Run(tt.name+" "+cmd[0], func(t *testing.T) {
+				t.Parallel()
 				project := iacFixture(t, "project")
 				before := tree(t, project)
 				var got result
 				if cmd[0] == "iac" {
 					r := runIacMain(t, project, append(cmd[1:], "--output-file", tt.path)...)
-					got = result{r.code, r.stdout, r.stderr}
+					got = result(r)
 				} else {
-					got = runMain(t, append(cmd, "--output-file", tt.path)...)
+					got = runMain(t, env, append(cmd, "--output-file", tt.path)...)
 				}
 				if got.code != ExitUsage || !strings.Contains(got.stderr, "--output-file") || !strings.Contains(got.stderr, tt.want) || got.stdout != "" {
 					t.Errorf("%s --output-file %s: got exit %d, stdout %q, stderr %q; want exit %d, stderr naming --output-file and containing %q",
@@ -446,16 +460,17 @@ func TestOutputFileChecked(t *testing.T) {
 }
 
 func TestScanDemo(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	env := isolateAWS(t)
 	// The user's AWS settings must not reach the demo.
 	srv, requests := countingServer(t)
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	t.Setenv("AWS_ENDPOINT_URL_KMS", srv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAREALUSER")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
-	t.Setenv("AWS_REGION", "eu-central-1")
+	env["AWS_ENDPOINT_URL"] = srv.URL
+	env["AWS_ENDPOINT_URL_KMS"] = srv.URL
+	env["AWS_ACCESS_KEY_ID"] = "AKIAREALUSER"
+	env["AWS_SECRET_ACCESS_KEY"] = "real-secret"
+	env["AWS_REGION"] = "eu-central-1"
 
-	got := runMain(t, "scan", "--demo", "--output", "json")
+	got := runMain(t, env, "scan", "--demo", "--output", "json")
 	var doc report.Document
 	if err := json.Unmarshal([]byte(got.stdout), &doc); err != nil {
 		t.Fatalf("scan --demo --output json: exit %d, stderr %q, stdout not JSON: %v", got.code, got.stderr, err)
@@ -482,7 +497,7 @@ func TestScanDemo(t *testing.T) {
 		t.Errorf("scan --demo: %d requests reached AWS_ENDPOINT_URL, want none", n)
 	}
 
-	table := runMain(t, "scan", "--demo")
+	table := runMain(t, env, "scan", "--demo")
 	for _, s := range []string{"FAIL", "MANUAL", "ERROR", "enable-key-rotation"} {
 		if !strings.Contains(table.stdout, s) {
 			t.Errorf("scan --demo table: no %q in\n%s", s, table.stdout)
@@ -491,6 +506,7 @@ func TestScanDemo(t *testing.T) {
 }
 
 func TestScanFlagsBind(t *testing.T) {
+	t.Parallel()
 	args := []string{"--profile", "p", "--region", "us-east-1", "--region", "eu-west-1", "--org", "--role-name", "Audit",
 		"--external-id", "xyz", "--output", "JSON", "--output-file", "f.json", "--max-rotation-days", "180",
 		"--rotation-grace-days", "3", "--include-disabled", "--show-skipped", "--concurrency", "8", "--quota-scale", "2.5"}

@@ -211,10 +211,10 @@ func (s *selection) awsOptions(ctx context.Context) (opts awskms.Options, close 
 	if len(s.Profiles) > 0 {
 		opts.Profiles = s.Profiles
 		opts.LoadProfile = func(ctx context.Context, p string) (aws.Config, error) {
-			return awskms.LoadConfig(ctx, p, s.client)
+			return awskms.LoadConfig(ctx, s.env.Getenv, p, s.client)
 		}
 	}
-	cfg, err := awskms.LoadConfig(ctx, s.Profile, s.client)
+	cfg, err := awskms.LoadConfig(ctx, s.env.Getenv, s.Profile, s.client)
 	if err != nil {
 		return opts, close, usageErr(err)
 	}

@@ -35,9 +35,9 @@ func accountIDs(e *kmsemu.Estate) []string {
 	return ids
 }
 
-func scanDoc(t *testing.T, args ...string) (report.Document, result) {
+func scanDoc(t *testing.T, env awsEnv, args ...string) (report.Document, result) {
 	t.Helper()
-	got := runMain(t, append([]string{"scan", "--quiet", "--output", "json"}, args...)...)
+	got := runMain(t, env, append([]string{"scan", "--quiet", "--output", "json"}, args...)...)
 	var doc report.Document
 	if err := json.Unmarshal([]byte(got.stdout), &doc); err != nil {
 		t.Fatalf("scan %v: exit %d, stderr %q, stdout not a JSON document: %v", args, got.code, got.stderr, err)
@@ -55,12 +55,13 @@ func findingARNs(doc report.Document) []string {
 }
 
 func TestScanAccountsAndExclusions(t *testing.T) {
+	t.Parallel()
 	estate := generated(t, "accounts=5,regions=1,keys=2")
 	ids := accountIDs(estate)
-	startEmulator(t, estate)
+	_, env := startEmulator(t, estate)
 
 	// A list of IDs: each entered through the default role; one excluded.
-	doc, got := scanDoc(t, "--accounts", strings.Join(ids[1:], ","), "--exclude-accounts", ids[2])
+	doc, got := scanDoc(t, env, "--accounts", strings.Join(ids[1:], ","), "--exclude-accounts", ids[2])
 	want := []string{ids[1], ids[3], ids[4]}
 	if !slices.Equal(doc.Scan.Accounts, want) || got.code != ExitFail {
 		t.Errorf("--accounts %v --exclude-accounts %s: scanned %v (exit %d), want %v (exit 3)", ids[1:], ids[2], doc.Scan.Accounts, got.code, want)
@@ -76,13 +77,14 @@ func TestScanAccountsAndExclusions(t *testing.T) {
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	doc, _ = scanDoc(t, "--accounts", "@"+file)
+	doc, _ = scanDoc(t, env, "--accounts", "@"+file)
 	if want := []string{ids[1], ids[3]}; !slices.Equal(doc.Scan.Accounts, want) {
 		t.Errorf("--accounts @file: scanned %v, want %v", doc.Scan.Accounts, want)
 	}
 }
 
 func TestScanSelectionUsageErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.txt")
 	if err := os.WriteFile(bad, []byte("111111111111\n# fine\nnot-an-account\n"), 0o600); err != nil {
@@ -111,13 +113,13 @@ func TestScanSelectionUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			isolateAWS(t)
+			env := isolateAWS(t)
 			srv, requests := countingServer(t)
-			t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-			t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-			t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-			t.Setenv("AWS_REGION", "us-east-1")
-			got := runMain(t, append([]string{"scan"}, tt.args...)...)
+			env["AWS_ENDPOINT_URL"] = srv.URL
+			env["AWS_ACCESS_KEY_ID"] = "AKIAEXAMPLE"
+			env["AWS_SECRET_ACCESS_KEY"] = "secret"
+			env["AWS_REGION"] = "us-east-1"
+			got := runMain(t, env, append([]string{"scan"}, tt.args...)...)
 			if got.code != ExitUsage || !strings.Contains(got.stderr, tt.want) || got.stdout != "" {
 				t.Errorf("scan %v: exit %d, stdout %q, stderr %q; want exit 2, no stdout, stderr containing %q", tt.args, got.code, got.stdout, got.stderr, tt.want)
 			}
@@ -132,16 +134,17 @@ func TestScanSelectionUsageErrors(t *testing.T) {
 }
 
 func TestScanShardsCoverTheRunOnce(t *testing.T) {
+	t.Parallel()
 	estate := generated(t, "accounts=12,regions=2,keys=2")
-	startEmulator(t, estate)
-	whole, _ := scanDoc(t, "--org", "--regions", "all")
+	_, env := startEmulator(t, estate)
+	whole, _ := scanDoc(t, env, "--org", "--regions", "all")
 	if len(whole.Findings) != 12*2*2 {
 		t.Fatalf("unsharded scan: %d findings, want 48", len(whole.Findings))
 	}
 	var union []string
 	runIDs := map[string]bool{}
 	for i := 1; i <= 4; i++ {
-		doc, _ := scanDoc(t, "--org", "--regions", "all", "--shard", strings.Join([]string{string(rune('0' + i)), "4"}, "/"))
+		doc, _ := scanDoc(t, env, "--org", "--regions", "all", "--shard", strings.Join([]string{string(rune('0' + i)), "4"}, "/"))
 		if doc.Scan.Shard == nil || doc.Scan.Shard.Index != i || doc.Scan.Shard.Count != 4 {
 			t.Errorf("shard %d/4: scan.shard %+v, want index %d of 4", i, doc.Scan.Shard, i)
 		}
@@ -157,14 +160,15 @@ func TestScanShardsCoverTheRunOnce(t *testing.T) {
 	}
 
 	// The index may come from the scheduler: Kubernetes counts from 0.
-	t.Setenv("JOB_COMPLETION_INDEX", "3")
-	doc, _ := scanDoc(t, "--org", "--regions", "all", "--shard-count", "4")
+	env["JOB_COMPLETION_INDEX"] = "3"
+	doc, _ := scanDoc(t, env, "--org", "--regions", "all", "--shard-count", "4")
 	if doc.Scan.Shard == nil || doc.Scan.Shard.Index != 4 {
 		t.Errorf("JOB_COMPLETION_INDEX=3 --shard-count 4: shard %+v, want 4/4", doc.Scan.Shard)
 	}
 }
 
 func TestScanDeniedScopesAreErrors(t *testing.T) {
+	t.Parallel()
 	estate := generated(t, "accounts=20,regions=3,keys=2")
 	ids := accountIDs(estate)
 	// One member's role cannot be assumed; one Region of another account
@@ -178,8 +182,8 @@ func TestScanDeniedScopesAreErrors(t *testing.T) {
 		estate.Deny = append(estate.Deny, kmsemu.DenyRule{Operation: "GetKeyRotationStatus", Account: ids[9], KeyID: k.ID})
 		denied = append(denied, k.ID)
 	}
-	startEmulator(t, estate)
-	doc, got := scanDoc(t, "--org", "--regions", "all")
+	_, env := startEmulator(t, estate)
+	doc, got := scanDoc(t, env, "--org", "--regions", "all")
 	var errs []string
 	for _, e := range doc.Errors {
 		errs = append(errs, e.AccountID+"/"+e.Region+"/"+e.Operation)
@@ -210,7 +214,8 @@ func TestScanDeniedScopesAreErrors(t *testing.T) {
 }
 
 func TestScanInterrupted(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	vars := isolateAWS(t)
 	estate := generated(t, "accounts=4,regions=2,keys=200")
 	clock := kmsemu.NewClock()
 	clock.Set(scanNow)
@@ -220,15 +225,15 @@ func TestScanInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { emu.Close() })
-	t.Setenv("AWS_ENDPOINT_URL", emu.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", kmsemu.DefaultAccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", kmsemu.DefaultSecretAccessKey)
-	t.Setenv("AWS_REGION", "us-east-1")
+	vars["AWS_ENDPOINT_URL"] = emu.URL
+	vars["AWS_ACCESS_KEY_ID"] = kmsemu.DefaultAccessKeyID
+	vars["AWS_SECRET_ACCESS_KEY"] = kmsemu.DefaultSecretAccessKey
+	vars["AWS_REGION"] = "us-east-1"
 
 	ctx, cancel := context.WithCancelCause(t.Context())
 	time.AfterFunc(400*time.Millisecond, func() { cancel(&signalError{name: "SIGINT"}) })
 	var out, errb strings.Builder
-	env := &Env{Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Now: func() time.Time { return scanNow }, Context: ctx, WorkingDir: t.TempDir()}
+	env := &Env{Stdout: &out, Stderr: &errb, Getenv: vars.getenv, Now: func() time.Time { return scanNow }, Context: ctx, WorkingDir: t.TempDir()}
 	start := time.Now()
 	code := Main([]string{"scan", "--org", "--regions", "all", "--output", "json", "--concurrency", "4"}, env)
 	took := time.Since(start)
@@ -260,12 +265,13 @@ func TestScanInterrupted(t *testing.T) {
 }
 
 func TestScanProfiles(t *testing.T) {
+	t.Parallel()
 	estate := generated(t, "accounts=3,regions=1,keys=2")
 	ids := accountIDs(estate)
 	// The third account has access keys of its own; the first is the
 	// default credentials'.
 	estate.Accounts[2].Credentials = append(estate.Accounts[2].Credentials, kmsemu.Credential{AccessKeyID: "AKIATHIRD", SecretAccessKey: "third-secret"})
-	emu := startEmulator(t, estate)
+	emu, env := startEmulator(t, estate)
 	dir := t.TempDir()
 	config := "[profile first]\nregion = us-east-1\nendpoint_url = " + emu.URL + "\n\n[profile third]\nregion = us-east-1\nendpoint_url = " + emu.URL + "\n"
 	creds := "[first]\naws_access_key_id = " + kmsemu.DefaultAccessKeyID + "\naws_secret_access_key = " + kmsemu.DefaultSecretAccessKey +
@@ -275,15 +281,16 @@ func TestScanProfiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	doc, got := scanDoc(t, "--profiles", "first,third")
+	env["AWS_CONFIG_FILE"] = filepath.Join(dir, "config")
+	env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(dir, "credentials")
+	delete(env, "AWS_ACCESS_KEY_ID")
+	delete(env, "AWS_SECRET_ACCESS_KEY")
+	delete(env, "AWS_ENDPOINT_URL")
+	doc, got := scanDoc(t, env, "--profiles", "first,third")
 	if want := []string{ids[0], ids[2]}; !slices.Equal(doc.Scan.Accounts, want) {
 		t.Errorf("--profiles first,third: scanned %v (exit %d, stderr %q), want %v", doc.Scan.Accounts, got.code, got.stderr, want)
 	}
-	got = runMain(t, "scan", "--profiles", "first,nosuch")
+	got = runMain(t, env, "scan", "--profiles", "first,nosuch")
 	if got.code != ExitFatal && got.code != ExitUsage || !strings.Contains(got.stderr, "nosuch") {
 		t.Errorf("--profiles first,nosuch: exit %d, stderr %q; want an error naming the profile", got.code, got.stderr)
 	}
@@ -293,9 +300,10 @@ func TestScanProfiles(t *testing.T) {
 // the jsonl lines are the document's findings (in the order they were
 // decided), then one summary line that agrees with the document's.
 func TestScanJSONLAgreesWithJSON(t *testing.T) {
-	startEmulator(t, kmsemu.DemoEstateAt(scanNow))
-	doc, _ := scanDoc(t, "--org", "--regions", "all")
-	got := runMain(t, "scan", "--quiet", "--org", "--regions", "all", "--output", "jsonl")
+	t.Parallel()
+	_, env := startEmulator(t, kmsemu.DemoEstateAt(scanNow))
+	doc, _ := scanDoc(t, env, "--org", "--regions", "all")
+	got := runMain(t, env, "scan", "--quiet", "--org", "--regions", "all", "--output", "jsonl")
 	lines := strings.Split(strings.TrimSuffix(got.stdout, "\n"), "\n")
 	if len(lines) != len(doc.Findings)+1 {
 		t.Fatalf("jsonl: %d lines, want %d findings and a summary line", len(lines), len(doc.Findings))

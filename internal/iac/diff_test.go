@@ -11,6 +11,7 @@ import (
 )
 
 func TestDiff(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, a, b, want string
 	}{
@@ -34,6 +35,7 @@ func TestDiff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := Diff("f", []byte(tt.a), []byte(tt.b))
 			if got != tt.want {
 				t.Errorf("Diff(%q, %q):\ngot:\n%s\nwant:\n%s", tt.a, tt.b, got, tt.want)
@@ -56,6 +58,7 @@ func TestDiffHeaderName(t *testing.T) {
 }
 
 func TestDiffRoundTrip(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	words := []string{"a\n", "b\n", "c\n", "d\n", "e\n"}
 	for i := range 300 {
@@ -136,6 +139,7 @@ func applyUnified(a, d string) (string, error) {
 
 // TestDiffMatchesDiffUtility compares with diff -u where it is installed.
 func TestDiffMatchesDiffUtility(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("diff"); err != nil {
 		t.Skip("diff(1) not installed")
 	}

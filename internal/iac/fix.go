@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kmsrotor/kmsrotor/internal/atomicfile"
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/iac/cloudformation"
 	"github.com/kmsrotor/kmsrotor/internal/iac/terraform"
@@ -415,42 +416,16 @@ func reason(err error, file string, resources []string) string {
 // writeFile writes a fixed file; tests make it fail.
 var writeFile = writeAtomic
 
-// writeAtomic replaces file with data through a temporary file in the same
-// directory, keeping the file's mode, so that no reader sees half a file. A
-// symbolic link is followed: its target is rewritten, the link kept (Run
-// never asks for a file whose target is outside the paths scanned).
-func writeAtomic(file string, data []byte) (err error) {
+// writeAtomic replaces file with data (atomicfile: no reader sees half a
+// file, and the file keeps its mode). A symbolic link is followed: its
+// target is rewritten, the link kept (Run never asks for a file whose
+// target is outside the paths scanned).
+func writeAtomic(file string, data []byte) error {
 	if target, err := filepath.EvalSymlinks(file); err == nil {
 		file = target
 	}
-	st, err := os.Stat(file)
-	if err != nil {
+	if _, err := os.Stat(file); err != nil {
 		return fmt.Errorf("write %s: %w", file, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".kmsrotor-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	return nil
+	return atomicfile.WriteFile(file, data, 0o644)
 }

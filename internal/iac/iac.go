@@ -23,6 +23,7 @@ import (
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/iac/cloudformation"
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/iac/terraform"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
@@ -53,26 +54,20 @@ type Options struct {
 	roots []string
 }
 
-// Diagnostic codes. Both languages use ParseError for syntax (and
-// configurations their tool rejects) and InvalidValue for values AWS or the
-// provider would reject.
+// Diagnostic codes (package diag says what each means).
 const (
-	CodeParseError   = "ParseError"
-	CodeInvalidValue = "InvalidValue"
-	CodeReadError    = "ReadError"
-	CodeFixError     = "FixError"
+	CodeParseError   = diag.CodeParseError
+	CodeInvalidValue = diag.CodeInvalidValue
+	CodeReadError    = diag.CodeReadError
+	CodeFixError     = diag.CodeFixError
 	// CodeOutsideRoot: a symbolic link leads out of the paths scanned, or
 	// a fix would write outside them; it is left alone.
-	CodeOutsideRoot = "OutsideRoot"
+	CodeOutsideRoot = diag.CodeOutsideRoot
 )
 
-// Diagnostic is a problem with an input file.
-type Diagnostic struct {
-	File    string
-	Line    int
-	Code    string
-	Message string
-}
+// Diagnostic is a problem with an input file; the Terraform and
+// CloudFormation packages report the same type.
+type Diagnostic = diag.Diagnostic
 
 // Result is the outcome of Run.
 type Result struct {
@@ -641,9 +636,5 @@ func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte, [
 	if !r.Template && len(r.Diags) == 0 {
 		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src, nil
 	}
-	diags := make([]Diagnostic, len(r.Diags))
-	for i, d := range r.Diags {
-		diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: d.Code, Message: d.Message}
-	}
-	return r.Keys, diags, src, nil
+	return r.Keys, r.Diags, src, nil
 }

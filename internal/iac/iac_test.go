@@ -29,6 +29,7 @@ func summarize(fs []check.Finding) []string {
 // .git, .terraform and node_modules are not, other YAML is ignored, a plan
 // JSON is a plan, a .template file is CloudFormation.
 func TestRunWalk(t *testing.T) {
+	t.Parallel()
 	res, err := Run(t.Context(), Options{Paths: []string{"testdata/walk"}, Dir: ".", Policy: policy})
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +51,7 @@ func TestRunWalk(t *testing.T) {
 }
 
 func TestRunPaths(t *testing.T) {
+	t.Parallel()
 	abs, err := filepath.Abs("testdata/walk/cfn/stack.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +85,7 @@ func TestRunPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			res, err := Run(t.Context(), Options{Paths: tt.paths, Dir: tt.dir, Policy: policy})
 			if !errors.Is(err, tt.wantError) {
 				t.Fatalf("Run(%v): got error %v, want %v", tt.paths, err, tt.wantError)
@@ -102,6 +105,7 @@ func TestRunPaths(t *testing.T) {
 }
 
 func TestPlan(t *testing.T) {
+	t.Parallel()
 	base := kmskey.Key{Source: kmskey.SourceCloudFormation, File: "t.yaml", StartLine: 1, Resource: "K",
 		Manager: kmskey.ManagerCustomer, Spec: kmskey.SpecSymmetricDefault, Origin: kmskey.OriginAWSKMS, State: kmskey.StateEnabled}
 	with := func(f func(k *kmskey.Key)) kmskey.Key {
@@ -163,6 +167,7 @@ func TestPlan(t *testing.T) {
 }
 
 func TestPlanDedupesModuleBlocks(t *testing.T) {
+	t.Parallel()
 	k := kmskey.Key{Source: kmskey.SourceTerraform, File: "mod/main.tf", StartLine: 3, Manager: kmskey.ManagerCustomer,
 		Spec: kmskey.SpecSymmetricDefault, Origin: kmskey.OriginAWSKMS, State: kmskey.StateEnabled, Rotation: kmskey.Rotation{Enabled: kmskey.False}}
 	a, b := k, k
@@ -179,6 +184,7 @@ func TestPlanDedupesModuleBlocks(t *testing.T) {
 // (the fix names the construct's properties), and a second run changes
 // nothing.
 func TestRunFix(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "walk")
 	if err := os.CopyFS(dir, os.DirFS("testdata/walk")); err != nil {
 		t.Fatal(err)
@@ -231,6 +237,7 @@ func TestRunFix(t *testing.T) {
 }
 
 func TestRunCancelled(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := Run(ctx, Options{Paths: []string{"testdata/walk"}, Dir: ".", Policy: policy}); !errors.Is(err, context.Canceled) {
@@ -239,6 +246,7 @@ func TestRunCancelled(t *testing.T) {
 }
 
 func TestWriteAtomicFollowsSymlinks(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	target := filepath.Join(dir, "real.yaml")
 	link := filepath.Join(dir, "link.yaml")

@@ -32,6 +32,7 @@ func writeFiles(t *testing.T, files map[string]string) string {
 // fixed and to every rotating key whose period differs from N (the command
 // keeps N within the policy); a key at N is never touched.
 func TestRunPeriodDays(t *testing.T) {
+	t.Parallel()
 	tfKey := func(args string) string { return "resource \"aws_kms_key\" \"k\" {\n" + args + "}\n" }
 	cfnKey := func(props string) string {
 		return "Resources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      Description: k\n" + props
@@ -60,6 +61,7 @@ func TestRunPeriodDays(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := writeFiles(t, map[string]string{tc.file: tc.src})
 			res, err := Run(t.Context(), Options{Paths: []string{"."}, Dir: dir, Policy: policy, Fix: true, PeriodDays: tc.days})
 			if err != nil {
@@ -80,6 +82,7 @@ func TestRunPeriodDays(t *testing.T) {
 // AWS or the provider would reject the same way: an InvalidValue error entry
 // with its file and line, and the fact it sets unresolved.
 func TestInvalidValuesBothLanguages(t *testing.T) {
+	t.Parallel()
 	tf := func(args string) string {
 		return "resource \"aws_kms_key\" \"k\" {\n" + args + "}\n"
 	}
@@ -114,6 +117,7 @@ func TestInvalidValuesBothLanguages(t *testing.T) {
 			line      int
 		}{{"main.tf", tc.tf, tc.tfLine}, {"t.yaml", tc.cfn, tc.cfnLine}} {
 			t.Run(tc.name+" "+lang.file, func(t *testing.T) {
+				t.Parallel()
 				dir := writeFiles(t, map[string]string{lang.file: lang.src})
 				res, err := Run(t.Context(), Options{Paths: []string{"."}, Dir: dir, Policy: policy})
 				if err != nil {
@@ -136,6 +140,7 @@ func TestInvalidValuesBothLanguages(t *testing.T) {
 // block alone, in the lines of the file as read; a refused or ineligible
 // fix has none, nor has a PASS key that --rotation-period-days would change.
 func TestRunEdits(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"main.tf": `variable "rotate" {
   type    = bool
@@ -193,6 +198,7 @@ module "b" {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			opts := tc.opts
 			opts.Paths, opts.Dir, opts.Policy = []string{"."}, dir, policy
 			res, err := Run(t.Context(), opts)
@@ -222,6 +228,7 @@ module "b" {
 // TestRunJSONNotWellFormed: a JSON template CloudFormation rejects is a
 // ParseError entry with its file and line, and gives no key.
 func TestRunJSONNotWellFormed(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, src string
 		want      string

@@ -1097,8 +1097,10 @@ var kmsConformance = []confRow{
 }
 
 func TestKMSConformance(t *testing.T) {
+	t.Parallel()
 	for _, row := range kmsConformance {
 		t.Run(row.ref+"/"+row.name, func(t *testing.T) {
+			t.Parallel()
 			env := startKMS(t, kmsTestEstate(), row.limit)
 			x := &conf{t: t, ctx: context.Background(), env: env, ids: map[string]string{}}
 			x.c = env.client(DefaultAccount, "us-east-1")

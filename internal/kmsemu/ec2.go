@@ -8,19 +8,70 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 const ec2Version = "2016-11-15"
 
+// The emulator keeps its own Region and partition data, so that it
+// imports no other package of kmsrotor and could be a module of its own;
+// internal/archtest checks that it agrees with internal/kmskey.
+
 // defaultRegions are the commercial Regions every AWS account has enabled
 // (opt-in not required). An account of the estate without Regions has these.
-var defaultRegions = kmskey.DefaultRegions
+var defaultRegions = []string{
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2",
+	"ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+	"ap-southeast-1", "ap-southeast-2", "ca-central-1",
+	"eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
+	"sa-east-1",
+}
 
 // optInRegions are the commercial Regions an account must enable; they show
 // as not-opted-in in DescribeRegions AllRegions=true unless enabled.
-var optInRegions = kmskey.OptInRegions
+var optInRegions = []string{
+	"af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3",
+	"ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1",
+	"eu-central-2", "eu-south-1", "eu-south-2", "il-central-1",
+	"me-central-1", "me-south-1", "mx-central-1",
+}
+
+// otherPartitionRegions are the Regions of the GovCloud, China and European
+// Sovereign Cloud partitions.
+var otherPartitionRegions = []string{
+	"us-gov-east-1", "us-gov-west-1",
+	"cn-north-1", "cn-northwest-1",
+	"eusc-de-east-1",
+}
+
+// DefaultRegions, OptInRegions and OtherPartitionRegions return copies of
+// the emulator's Region lists.
+func DefaultRegions() []string        { return slices.Clone(defaultRegions) }
+func OptInRegions() []string          { return slices.Clone(optInRegions) }
+func OtherPartitionRegions() []string { return slices.Clone(otherPartitionRegions) }
+
+// PartitionOf is the partition of a Region, from its name, as ARNs spell it.
+func PartitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "eusc-"):
+		return "aws-eusc"
+	}
+	return "aws"
+}
+
+// dnsSuffix is the domain of the endpoints of a Region's partition.
+func dnsSuffix(region string) string {
+	switch PartitionOf(region) {
+	case "aws-cn":
+		return "amazonaws.com.cn"
+	case "aws-eusc":
+		return "amazonaws.eu"
+	}
+	return "amazonaws.com"
+}
 
 // validRegionName says whether name has the shape of an AWS Region name:
 // letters and dashes, then a dash and one or two digits (us-east-1,
@@ -98,7 +149,7 @@ func (s *Server) serveEC2(w http.ResponseWriter, ri *reqInfo, c *call) {
 				status = "opt-in-not-required"
 			}
 		}
-		regions = append(regions, ec2Region{name, "ec2." + name + ".amazonaws.com", status})
+		regions = append(regions, ec2Region{name, "ec2." + name + "." + dnsSuffix(name), status})
 	}
 	for _, name := range sortedKeys(acct.enabled) {
 		add(name, true)

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // LoadEstate reads an estate YAML file. Unknown fields are errors that name
@@ -74,28 +74,6 @@ var yamlPlaces = map[string]string{
 
 // Values the estate may use (kms-api.md §3).
 var (
-	keySpecUsages = map[string][]string{
-		"SYMMETRIC_DEFAULT":     {"ENCRYPT_DECRYPT"},
-		"RSA_2048":              {"ENCRYPT_DECRYPT", "SIGN_VERIFY"},
-		"RSA_3072":              {"ENCRYPT_DECRYPT", "SIGN_VERIFY"},
-		"RSA_4096":              {"ENCRYPT_DECRYPT", "SIGN_VERIFY"},
-		"ECC_NIST_P256":         {"SIGN_VERIFY", "KEY_AGREEMENT"},
-		"ECC_NIST_P384":         {"SIGN_VERIFY", "KEY_AGREEMENT"},
-		"ECC_NIST_P521":         {"SIGN_VERIFY", "KEY_AGREEMENT"},
-		"ECC_SECG_P256K1":       {"SIGN_VERIFY"},
-		"ECC_NIST_EDWARDS25519": {"SIGN_VERIFY"},
-		"SM2":                   {"ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"},
-		"HMAC_224":              {"GENERATE_VERIFY_MAC"},
-		"HMAC_256":              {"GENERATE_VERIFY_MAC"},
-		"HMAC_384":              {"GENERATE_VERIFY_MAC"},
-		"HMAC_512":              {"GENERATE_VERIFY_MAC"},
-		"ML_DSA_44":             {"SIGN_VERIFY"},
-		"ML_DSA_65":             {"SIGN_VERIFY"},
-		"ML_DSA_87":             {"SIGN_VERIFY"},
-		"ML_KEM_512":            {"ENCAPSULATE_DECAPSULATE"},
-		"ML_KEM_768":            {"ENCAPSULATE_DECAPSULATE"},
-		"ML_KEM_1024":           {"ENCAPSULATE_DECAPSULATE"},
-	}
 	keyStates = []string{"Enabled", "Disabled", "PendingDeletion", "PendingReplicaDeletion",
 		"PendingImport", "Unavailable", "Creating", "Updating"}
 	keyOrigins    = []string{"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"}
@@ -248,7 +226,8 @@ func validateKeys(v *estateErrors, a *Account) {
 		if manager != "CUSTOMER" && manager != "AWS" {
 			bad("manager %q is not CUSTOMER or AWS", k.Manager)
 		}
-		usages, ok := keySpecUsages[spec]
+		info, ok := specs[spec]
+		usages := info.usages
 		if !ok {
 			bad("spec %q is not a KMS key spec such as SYMMETRIC_DEFAULT, RSA_2048 or HMAC_256", k.Spec)
 		} else if k.Usage != "" && !slices.Contains(usages, k.Usage) {
@@ -354,8 +333,8 @@ func validateKeys(v *estateErrors, a *Account) {
 		}
 
 		rot := k.Rotation
-		if rot.PeriodDays != 0 && (rot.PeriodDays < 90 || rot.PeriodDays > 2560) {
-			bad("rotation period_days %d is outside 90 to 2560", rot.PeriodDays)
+		if rot.PeriodDays != 0 && (rot.PeriodDays < minRotationPeriod || rot.PeriodDays > maxRotationPeriod) {
+			bad("rotation period_days %d is outside %d to %d", rot.PeriodDays, minRotationPeriod, maxRotationPeriod)
 		}
 		if rot.Enabled && manager == "CUSTOMER" && (spec != "SYMMETRIC_DEFAULT" || origin != "AWS_KMS") {
 			bad("automatic rotation can be enabled only on SYMMETRIC_DEFAULT keys of origin AWS_KMS (this key: %s, %s)", spec, origin)

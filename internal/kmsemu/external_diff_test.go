@@ -948,7 +948,6 @@ func diffChild(t *testing.T) {
 			t.Fatalf("interface %s is not loopback: refusing to start local-kms (it listens on every interface) outside a loopback-only namespace", ifc.Name)
 		}
 	}
-	extClearAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 

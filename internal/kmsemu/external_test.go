@@ -34,20 +34,6 @@ func extSkipOrFail(t *testing.T, format string, args ...any) {
 	t.Skip(msg)
 }
 
-// extClearAWSEnv empties every AWS_* variable of the person running the
-// tests, so that no real profile, region or endpoint leaks into a test.
-func extClearAWSEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "AWS_") {
-			t.Setenv(name, "")
-		}
-	}
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-}
-
 // extFreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func extFreePort(t *testing.T) int {
 	t.Helper()
@@ -194,12 +180,14 @@ func cliTime(v any) (time.Time, bool) {
 }
 
 func TestAWSCLI(t *testing.T) {
+	// Each aws command gets its environment explicitly (awsCLI.run), and
+	// TestMain keeps the tester's out of the emulator's SDK side.
+	t.Parallel()
 	bin, err := exec.LookPath("aws")
 	if err != nil {
 		extSkipOrFail(t, "the AWS CLI (aws) is not on PATH; install it (pip install awscli) to check the emulator with a client written by others")
 	}
 	bin = cliResolveShim(bin)
-	extClearAWSEnv(t)
 
 	// A frozen clock at a whole second of real time: NextRotationDate is then
 	// exactly now+period, and SigV4's 15-minute skew check passes whichever

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -36,6 +35,7 @@ func adminDo(t *testing.T, method, url, body string) (int, map[string]any) {
 }
 
 func TestAdminClock(t *testing.T) {
+	t.Parallel()
 	clock := NewClock()
 	clock.Freeze()
 	run := startFrame(t, Options{Estate: frameEstate(), Clock: clock})
@@ -85,12 +85,13 @@ func TestAdminClock(t *testing.T) {
 }
 
 func TestRequestLog(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	ctx := context.Background()
 	if _, err := sts.NewFromConfig(defaultConfig(run)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ec2.NewFromConfig(sdkConfig(run.URL, DefaultAccessKeyID, "wrong", "eu-west-1")).DescribeRegions(ctx, &ec2.DescribeRegionsInput{}); err == nil {
+	if _, err := newEC2Client(sdkConfig(run.URL, DefaultAccessKeyID, "wrong", "eu-west-1")).DescribeRegions(ctx, &ec2DescribeRegionsInput{}); err == nil {
 		t.Fatal("DescribeRegions with a wrong secret succeeded")
 	}
 	if _, err := sts.NewFromConfig(defaultConfig(run)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -137,6 +138,7 @@ func TestRequestLog(t *testing.T) {
 }
 
 func TestRequestLogRing(t *testing.T) {
+	t.Parallel()
 	l := newRequestLog(3)
 	for i, op := range []string{"A", "B", "C", "D", "E"} {
 		l.add(Request{Op: op, Status: i})

@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -53,6 +52,7 @@ func kmsRequest(t testing.TB, url, target, body, akid, secret, region string, at
 // TestBadCredentials checks each service's answer to a wrong secret and an
 // unknown access key, through the SDK clients.
 func TestBadCredentials(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	ctx := context.Background()
 	calls := map[string]func(cfg aws.Config) error{
@@ -65,7 +65,7 @@ func TestBadCredentials(t *testing.T) {
 			return err
 		},
 		"ec2": func(cfg aws.Config) error {
-			_, err := ec2.NewFromConfig(cfg).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+			_, err := newEC2Client(cfg).DescribeRegions(ctx, &ec2DescribeRegionsInput{})
 			return err
 		},
 		"organizations": func(cfg aws.Config) error {
@@ -90,6 +90,7 @@ func TestBadCredentials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.service+" "+tt.case_, func(t *testing.T) {
+			t.Parallel()
 			err := calls[tt.service](sdkConfig(run.URL, tt.akid, tt.secret, tt.region))
 			if got := apiCode(err); got != tt.wantCode {
 				t.Fatalf("%s as %s/%s in %s: error %v, want %s", tt.service, tt.akid, tt.secret, tt.region, err, tt.wantCode)
@@ -104,6 +105,7 @@ func TestBadCredentials(t *testing.T) {
 // TestFrameRawErrors checks the frame's answers to requests no SDK would
 // send: their status, __type and message.
 func TestFrameRawErrors(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	now := time.Now()
 	tests := []struct {
@@ -164,6 +166,7 @@ func TestFrameRawErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			resp, err := http.DefaultClient.Do(tt.req())
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
@@ -187,6 +190,7 @@ func TestFrameRawErrors(t *testing.T) {
 
 // TestQueryRawErrors checks the XML error shapes of STS and EC2.
 func TestQueryRawErrors(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	post := func(form, service string, sign bool) *http.Request {
 		r, _ := http.NewRequest(http.MethodPost, run.URL+"/", strings.NewReader(form))
@@ -215,6 +219,7 @@ func TestQueryRawErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			resp, err := http.DefaultClient.Do(tt.req)
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
@@ -237,6 +242,7 @@ func TestQueryRawErrors(t *testing.T) {
 // and checks that the frame computes the same signature, and a different one
 // once anything signed changes.
 func TestVerifySignatureMatchesSDK(t *testing.T) {
+	t.Parallel()
 	s := &Server{}
 	at := time.Date(2026, 5, 17, 10, 20, 30, 0, time.UTC)
 	tests := []struct {
@@ -256,6 +262,7 @@ func TestVerifySignatureMatchesSDK(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			req := httptest.NewRequest(tt.method, tt.url, strings.NewReader(tt.body))
 			for k, vs := range tt.headers {
 				for _, v := range vs {
@@ -290,6 +297,7 @@ func TestVerifySignatureMatchesSDK(t *testing.T) {
 // TestSigV4TestSuiteVector checks the derivation against the example of
 // AWS's SigV4 documentation ("get-vanilla" of the SigV4 test suite).
 func TestSigV4TestSuiteVector(t *testing.T) {
+	t.Parallel()
 	req := httptest.NewRequest("GET", "http://example.amazonaws.com/", nil)
 	req.Header.Set("X-Amz-Date", "20150830T123600Z")
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "+
@@ -305,6 +313,7 @@ func TestSigV4TestSuiteVector(t *testing.T) {
 }
 
 func TestParseAuthorization(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    authHeader
@@ -382,6 +391,7 @@ func FuzzFrameRequest(f *testing.F) {
 }
 
 func TestValidRegionName(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]bool{
 		"us-east-1": true, "eu-central-2": true, "us-gov-west-1": true, "cn-north-1": true, "ap-southeast-12": true,
 		"us-isob-east-1": true, "": false, "us-east": false, "us-east-1a": false, "US-EAST-1": false,
@@ -396,6 +406,7 @@ func TestValidRegionName(t *testing.T) {
 // TestQueryRawBodies checks the XML layout of STS and EC2 answers against
 // kms-api.md §9, beyond what the SDK's lenient decoders need.
 func TestQueryRawBodies(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	tests := []struct {
 		form, service string

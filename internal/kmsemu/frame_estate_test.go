@@ -48,6 +48,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestLoadEstate(t *testing.T) {
+	t.Parallel()
 	e, err := LoadEstate(writeFile(t, "estate.yaml", validEstateYAML))
 	if err != nil {
 		t.Fatalf("LoadEstate(valid estate): %v", err)
@@ -61,6 +62,7 @@ func TestLoadEstate(t *testing.T) {
 }
 
 func TestLoadEstateErrors(t *testing.T) {
+	t.Parallel()
 	account := func(extra string) string {
 		return "accounts:\n  - id: \"123456789012\"\n    regions: [us-east-1, eu-west-1]\n" + extra
 	}
@@ -121,6 +123,7 @@ func TestLoadEstateErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := LoadEstate(writeFile(t, "estate.yaml", tt.yaml))
 			if err == nil {
 				t.Fatalf("LoadEstate(%s): no error, want one containing %q", tt.name, tt.want)
@@ -173,6 +176,7 @@ func TestLoadEstateTooLarge(t *testing.T) {
 }
 
 func TestNewRejectsInvalidEstate(t *testing.T) {
+	t.Parallel()
 	e := frameEstate()
 	e.Accounts[1].ID = e.Accounts[0].ID
 	if _, err := New(Options{Estate: e}); err == nil || !strings.Contains(err.Error(), "duplicate account ID") {
@@ -186,6 +190,7 @@ func TestNewRejectsInvalidEstate(t *testing.T) {
 // TestDemoEstate checks that the demo holds every class and state of the
 // classification table (DESIGN.md), in 3 accounts × 3 Regions.
 func TestDemoEstate(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	e := DemoEstateAt(now)
 	if err := validateEstate(e); err != nil {
@@ -268,6 +273,7 @@ func TestDemoEstate(t *testing.T) {
 }
 
 func TestDemoEstateAtShiftsDates(t *testing.T) {
+	t.Parallel()
 	base := DemoEstateAt(demoAsOf)
 	later := DemoEstateAt(demoAsOf.Add(10*24*time.Hour + 5*time.Hour))
 	for i, a := range base.Accounts {
@@ -287,6 +293,7 @@ func TestDemoEstateAtShiftsDates(t *testing.T) {
 }
 
 func TestServeDemoEstate(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: DemoEstate()})
 	ctx := context.Background()
 	base := defaultConfig(run)
@@ -328,6 +335,7 @@ func TestServeDemoEstate(t *testing.T) {
 // TestDenyRuleByAlias needs the KMS service to resolve aliases: a rule
 // naming a key by alias denies requests naming it by ID.
 func TestDenyRuleByAlias(t *testing.T) {
+	t.Parallel()
 	e := DemoEstate()
 	e.Deny = []DenyRule{{Operation: "DescribeKey", KeyID: "alias/orders-db"}}
 	run := startFrame(t, Options{Estate: e})
@@ -342,6 +350,7 @@ func TestDenyRuleByAlias(t *testing.T) {
 }
 
 func TestParseGenerateSpec(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		spec    string
 		want    GenerateSpec
@@ -377,6 +386,7 @@ func TestParseGenerateSpec(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
+	t.Parallel()
 	e, err := Generate("accounts=3,regions=2,keys=10,rotating=0.3,seed=5")
 	if err != nil {
 		t.Fatal(err)
@@ -448,6 +458,7 @@ func BenchmarkGenerate100k(b *testing.B) {
 }
 
 func TestStateFileKeepsEstateAndClock(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.json")
 	gen, err := Generate("accounts=4,regions=1,keys=2")
 	if err != nil {
@@ -468,7 +479,7 @@ func TestStateFileKeepsEstateAndClock(t *testing.T) {
 	if err != nil || len(out.Accounts) != 4 {
 		t.Errorf("ListAccounts after restart from the state file: %v, %v; want the 4 saved accounts", out, err)
 	}
-	ahead := again.Server.Clock().Now().Sub(time.Now())
+	ahead := time.Until(again.Server.Clock().Now())
 	if ahead < 71*time.Hour || ahead > 73*time.Hour {
 		t.Errorf("clock after restart is %s ahead of real time, want the saved 72h", ahead)
 	}
@@ -490,6 +501,7 @@ func TestStateFileSavedPeriodically(t *testing.T) {
 }
 
 func TestStateFileCorrupt(t *testing.T) {
+	t.Parallel()
 	for _, content := range []string{"not json", `{"version": 99, "estate": {}}`} {
 		path := writeFile(t, "state.json", content)
 		_, err := New(Options{StateFile: path})
@@ -501,6 +513,7 @@ func TestStateFileCorrupt(t *testing.T) {
 
 // TestStateFileKeepsKeys round-trips KMS state through the state file.
 func TestStateFileKeepsKeys(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.json")
 	run := startFrame(t, Options{StateFile: path})
 	ctx := context.Background()

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -98,6 +97,7 @@ func TestQuotasThrottleAboveScaledRate(t *testing.T) {
 }
 
 func TestQuotaBucket(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	q := newQuotas(1)
 	q.now = func() time.Time { return now }
@@ -129,6 +129,7 @@ func TestQuotaBucket(t *testing.T) {
 }
 
 func TestFaultsAtRateOne(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		faults     Faults
@@ -144,6 +145,7 @@ func TestFaultsAtRateOne(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			run := startFrame(t, Options{Estate: frameEstate(), Faults: tt.faults})
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
@@ -171,6 +173,7 @@ func TestFaultsAtRateOne(t *testing.T) {
 }
 
 func TestFaultsOnNamedOperations(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate(), Faults: Faults{
 		Throttle: map[string]float64{"AssumeRole": 1},
 		Server:   map[string]float64{"ListAccounts": 1},
@@ -185,13 +188,14 @@ func TestFaultsOnNamedOperations(t *testing.T) {
 	if apiCode(err) != "ServiceException" || httpStatus(err) != 500 {
 		t.Errorf("ListAccounts with 5xx:ListAccounts=1: %v, want 500 ServiceException", err)
 	}
-	if _, err := ec2.NewFromConfig(cfg).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{}); err != nil {
+	if _, err := newEC2Client(cfg).DescribeRegions(context.Background(), &ec2DescribeRegionsInput{}); err != nil {
 		t.Errorf("DescribeRegions with faults on other operations: %v, want success", err)
 	}
 }
 
 // TestFaultsAreSeeded checks that the same seed draws the same faults.
 func TestFaultsAreSeeded(t *testing.T) {
+	t.Parallel()
 	pattern := func(seed uint64) string {
 		s, err := New(Options{Estate: frameEstate(), Seed: seed, Faults: Faults{Throttle: map[string]float64{"": 0.5}}})
 		if err != nil {
@@ -220,6 +224,7 @@ func TestFaultsAreSeeded(t *testing.T) {
 }
 
 func TestParseFaults(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		spec    string
 		want    Faults
@@ -265,6 +270,7 @@ func faultsEqual(a, b Faults) bool {
 }
 
 func TestDenyRules(t *testing.T) {
+	t.Parallel()
 	const keyID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 	e := frameEstate()
 	e.Deny = []DenyRule{
@@ -312,7 +318,7 @@ func TestDenyRules(t *testing.T) {
 			"User: arn:aws:sts::111111111111:assumed-role/OrganizationAccountAccessRole/"},
 		{"role rule, without the role", func() error { return listKeys(mgmt) }, "", ""},
 		{"EC2 rule", func() error {
-			_, err := ec2.NewFromConfig(prod).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+			_, err := newEC2Client(prod).DescribeRegions(ctx, &ec2DescribeRegionsInput{})
 			return err
 		}, "UnauthorizedOperation", "ec2:DescribeRegions"},
 		{"Organizations rule", func() error {
@@ -322,6 +328,7 @@ func TestDenyRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			err := tt.call()
 			code := apiCode(err)
 			if tt.wantCode == "" {
@@ -338,6 +345,7 @@ func TestDenyRules(t *testing.T) {
 }
 
 func TestLatency(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate(), Latency: 60 * time.Millisecond, Jitter: 10 * time.Millisecond})
 	start := time.Now()
 	if _, err := sts.NewFromConfig(defaultConfig(run)).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
@@ -350,7 +358,7 @@ func TestLatency(t *testing.T) {
 
 // TestCloseEndsHangs checks that Close does not wait out an injected hang.
 func TestCloseEndsHangs(t *testing.T) {
-	clearAWSEnv(t)
+	t.Parallel()
 	run, err := Start(Options{Estate: frameEstate(), Faults: Faults{Hang: map[string]float64{"": 1}}}, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -380,6 +388,7 @@ func TestCloseEndsHangs(t *testing.T) {
 // TestOptionsDelays checks that Options reach the KMS service: with negative
 // delays an on-demand rotation completes at the next request, through the SDK.
 func TestOptionsDelays(t *testing.T) {
+	t.Parallel()
 	e := &Estate{Accounts: []Account{{ID: DefaultAccount, Regions: []string{"us-east-1"},
 		Keys: []KeyDef{{Region: "us-east-1", Aliases: []string{"alias/k"}}}}}}
 	run, err := Start(Options{Estate: e, OnDemandDelay: -1, ReplicaDelay: -1}, "127.0.0.1:0")

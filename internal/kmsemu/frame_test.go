@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -48,22 +46,9 @@ func frameEstate() *Estate {
 	}
 }
 
-// clearAWSEnv keeps the developer's AWS settings out of the tests.
-func clearAWSEnv(t *testing.T) {
-	t.Helper()
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_STS",
-		"AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_ORGANIZATIONS", "AWS_CA_BUNDLE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-}
-
 // startFrame serves opts on a loopback port for the test's lifetime.
 func startFrame(t *testing.T, opts Options) *Running {
 	t.Helper()
-	clearAWSEnv(t)
 	run, err := Start(opts, "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -110,6 +95,7 @@ func apiMessage(err error) string {
 }
 
 func TestGetCallerIdentity(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	tests := []struct {
 		name, akid, secret           string
@@ -120,6 +106,7 @@ func TestGetCallerIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			client := sts.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.secret, "us-east-1"))
 			out, err := client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 			if err != nil {
@@ -139,6 +126,7 @@ func TestGetCallerIdentity(t *testing.T) {
 }
 
 func TestAssumeRoleActsInRoleAccount(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	base := defaultConfig(run)
 	cfg := base.Copy()
@@ -169,13 +157,13 @@ func TestAssumeRoleActsInRoleAccount(t *testing.T) {
 
 	// The temporary credentials work on the other services too, in the
 	// role's account: DescribeRegions lists prod's Regions.
-	regions, err := ec2.NewFromConfig(cfg).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{})
+	regions, err := newEC2Client(cfg).DescribeRegions(context.Background(), &ec2DescribeRegionsInput{})
 	if err != nil {
 		t.Fatalf("DescribeRegions with assumed-role credentials: %v", err)
 	}
 	var names []string
 	for _, r := range regions.Regions {
-		names = append(names, aws.ToString(r.RegionName))
+		names = append(names, r.RegionName)
 	}
 	if want := []string{"af-south-1", "us-east-1", "us-west-2"}; !slices.Equal(names, want) {
 		t.Errorf("DescribeRegions as prod role = %v, want %v", names, want)
@@ -193,6 +181,7 @@ func TestAssumeRoleActsInRoleAccount(t *testing.T) {
 }
 
 func TestAssumeRoleDenied(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	tests := []struct {
 		name       string
@@ -213,6 +202,7 @@ func TestAssumeRoleDenied(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			client := sts.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.sec, "us-east-1"))
 			in := &sts.AssumeRoleInput{RoleArn: aws.String(tt.roleArn), RoleSessionName: aws.String("s1")}
 			if tt.externalID != "" {
@@ -230,6 +220,7 @@ func TestAssumeRoleDenied(t *testing.T) {
 }
 
 func TestAssumeRoleValidation(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	client := sts.NewFromConfig(defaultConfig(run))
 	role := "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"
@@ -245,6 +236,7 @@ func TestAssumeRoleValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := client.AssumeRole(context.Background(), &tt.in)
 			if apiCode(err) != "ValidationError" || !strings.Contains(apiMessage(err), tt.wantMsgs) {
 				t.Errorf("AssumeRole %s: error %v, want ValidationError mentioning %q", tt.name, err, tt.wantMsgs)
@@ -254,6 +246,7 @@ func TestAssumeRoleValidation(t *testing.T) {
 }
 
 func TestListAccountsPaging(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	client := organizations.NewFromConfig(defaultConfig(run))
 	var ids, states, statuses []string
@@ -312,6 +305,7 @@ func TestListAccountsPaging(t *testing.T) {
 }
 
 func TestListAccountsCallers(t *testing.T) {
+	t.Parallel()
 	noOrg := frameEstate()
 	noOrg.Organization = Organization{}
 	tests := []struct {
@@ -327,6 +321,7 @@ func TestListAccountsCallers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			run := startFrame(t, Options{Estate: tt.estate})
 			client := organizations.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.secret, "us-east-1"))
 			_, err := client.ListAccounts(context.Background(), &organizations.ListAccountsInput{})
@@ -338,6 +333,7 @@ func TestListAccountsCallers(t *testing.T) {
 }
 
 func TestDescribeOrganization(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	// A member may describe its organization.
 	out, err := organizations.NewFromConfig(sdkConfig(run.URL, devKeyID, devSecret, "us-east-1")).
@@ -354,12 +350,13 @@ func TestDescribeOrganization(t *testing.T) {
 }
 
 func TestDescribeRegions(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	tests := []struct {
 		name       string
 		akid, sec  string
 		region     string
-		in         ec2.DescribeRegionsInput
+		in         ec2DescribeRegionsInput
 		want       []string // name=status
 		wantCode   string
 		wantLenMin int
@@ -368,13 +365,14 @@ func TestDescribeRegions(t *testing.T) {
 			want: []string{"eu-west-1=opt-in-not-required", "us-east-1=opt-in-not-required"}},
 		{name: "default Regions when none listed", akid: devKeyID, sec: devSecret, region: "sa-east-1", wantLenMin: len(defaultRegions)},
 		{name: "filter by name", akid: DefaultAccessKeyID, sec: DefaultSecretAccessKey, region: "us-east-1",
-			in:   ec2.DescribeRegionsInput{RegionNames: []string{"us-east-1"}},
+			in:   ec2DescribeRegionsInput{RegionNames: []string{"us-east-1"}},
 			want: []string{"us-east-1=opt-in-not-required"}},
 		{name: "not enabled Region", akid: DefaultAccessKeyID, sec: DefaultSecretAccessKey, region: "us-west-2", wantCode: "AuthFailure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := ec2.NewFromConfig(sdkConfig(run.URL, tt.akid, tt.sec, tt.region))
+			t.Parallel()
+			client := newEC2Client(sdkConfig(run.URL, tt.akid, tt.sec, tt.region))
 			out, err := client.DescribeRegions(context.Background(), &tt.in)
 			if got := apiCode(err); got != tt.wantCode {
 				t.Fatalf("DescribeRegions in %s: error %v, want code %q", tt.region, err, tt.wantCode)
@@ -384,9 +382,9 @@ func TestDescribeRegions(t *testing.T) {
 			}
 			var got []string
 			for _, r := range out.Regions {
-				got = append(got, aws.ToString(r.RegionName)+"="+aws.ToString(r.OptInStatus))
-				if want := "ec2." + aws.ToString(r.RegionName) + ".amazonaws.com"; aws.ToString(r.Endpoint) != want {
-					t.Errorf("DescribeRegions: endpoint %q, want %q", aws.ToString(r.Endpoint), want)
+				got = append(got, r.RegionName+"="+r.OptInStatus)
+				if want := "ec2." + r.RegionName + ".amazonaws.com"; r.Endpoint != want {
+					t.Errorf("DescribeRegions: endpoint %q, want %q", r.Endpoint, want)
 				}
 			}
 			if tt.want != nil && !slices.Equal(got, tt.want) {
@@ -400,18 +398,19 @@ func TestDescribeRegions(t *testing.T) {
 }
 
 func TestDescribeRegionsAllRegions(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	// Prod has af-south-1 (an opt-in Region) enabled.
 	cfg := sdkConfig(run.URL, DefaultAccessKeyID, DefaultSecretAccessKey, "us-east-1")
 	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg),
 		"arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"))
-	out, err := ec2.NewFromConfig(cfg).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
+	out, err := newEC2Client(cfg).DescribeRegions(context.Background(), &ec2DescribeRegionsInput{AllRegions: true})
 	if err != nil {
 		t.Fatalf("DescribeRegions AllRegions: %v", err)
 	}
 	status := map[string]string{}
 	for _, r := range out.Regions {
-		status[aws.ToString(r.RegionName)] = aws.ToString(r.OptInStatus)
+		status[r.RegionName] = r.OptInStatus
 	}
 	if len(status) != len(defaultRegions)+len(optInRegions) {
 		t.Errorf("DescribeRegions AllRegions: %d Regions, want %d", len(status), len(defaultRegions)+len(optInRegions))
@@ -427,11 +426,11 @@ func TestDescribeRegionsAllRegions(t *testing.T) {
 		}
 	}
 
-	filtered, err := ec2.NewFromConfig(cfg).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{
-		AllRegions: aws.Bool(true),
-		Filters:    []ec2types.Filter{{Name: aws.String("opt-in-status"), Values: []string{"opted-in"}}},
+	filtered, err := newEC2Client(cfg).DescribeRegions(context.Background(), &ec2DescribeRegionsInput{
+		AllRegions: true,
+		Filters:    []ec2Filter{{Name: "opt-in-status", Values: []string{"opted-in"}}},
 	})
-	if err != nil || len(filtered.Regions) != 1 || aws.ToString(filtered.Regions[0].RegionName) != "af-south-1" {
+	if err != nil || len(filtered.Regions) != 1 || filtered.Regions[0].RegionName != "af-south-1" {
 		t.Errorf("DescribeRegions opt-in-status=opted-in = %v, %v; want only af-south-1", filtered, err)
 	}
 }
@@ -440,6 +439,7 @@ func TestDescribeRegionsAllRegions(t *testing.T) {
 // frame has accepted them: whatever the service answers, it is not one of
 // the frame's own errors.
 func TestKMSRoutes(t *testing.T) {
+	t.Parallel()
 	run := startFrame(t, Options{Estate: frameEstate()})
 	client := kms.NewFromConfig(defaultConfig(run))
 	_, err := client.ListKeys(context.Background(), &kms.ListKeysInput{})

@@ -270,6 +270,7 @@ func (r *endlessReader) Read(p []byte) (int, error) {
 // an AWS-shaped error, and the handler reads only a bounded prefix of the
 // body, whatever its size.
 func TestKMSRequestHugeBody(t *testing.T) {
+	t.Parallel()
 	srv, err := kmsemu.New(kmsemu.Options{Estate: fuzzEstate()})
 	if err != nil {
 		t.Fatalf("kmsemu.New: %v", err)
@@ -286,6 +287,7 @@ func TestKMSRequestHugeBody(t *testing.T) {
 		{"1 GiB, unsigned", 1 << 30, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			// A signed request hashes its body; the signer needs the hash up
 			// front, so compute it on a copy of the same stream.
 			hash := "UNSIGNED-PAYLOAD"

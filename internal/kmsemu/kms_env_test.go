@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -35,19 +34,6 @@ const (
 	kmsOtherSecret  = "other-secret"
 )
 
-// kmsClearEnv empties the AWS_* variables of whoever runs the tests, so no
-// real configuration or credentials can leak into a test.
-func kmsClearEnv(t testing.TB) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "AWS_") {
-			t.Setenv(name, "")
-		}
-	}
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-}
-
 // kmsFrozenClock is a clock standing still at t until a test advances it.
 func kmsFrozenClock(t time.Time) *Clock {
 	c := NewClock()
@@ -67,7 +53,6 @@ type kmsEnv struct {
 // the estate at kmsT0.
 func startKMS(t testing.TB, estate *Estate, onDemandLimit int) *kmsEnv {
 	t.Helper()
-	kmsClearEnv(t)
 	clock := kmsFrozenClock(kmsT0)
 	r, err := Start(Options{Estate: estate, Clock: clock, OnDemandLimit: onDemandLimit}, "127.0.0.1:0")
 	if err != nil {

@@ -472,7 +472,7 @@ func (k *kmsService) loadReplicas(acct Account, key *kmsKey, def KeyDef) error {
 func loadAlias(s *regionStore, key *kmsKey, name string) error {
 	if !strings.HasPrefix(name, "alias/") || len(name) == len("alias/") || len(name) > 256 ||
 		!aliasNamePattern.MatchString(name) {
-		return fmt.Errorf("alias %q: names are alias/ and letters, digits, /, _, - or :", name)
+		return fmt.Errorf("alias %q: a name is alias/ followed by letters, digits, colons, /, _ or -", name)
 	}
 	reserved := strings.HasPrefix(name, "alias/aws/")
 	if reserved != (key.Manager == managerAWS) {

@@ -149,6 +149,7 @@ func kmsTestEstate() *Estate {
 }
 
 func TestKMSUnknownOperation(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, nil)
 	_, err := u.do("Encrypt", "{}")
 	if err == nil || err.Code != "UnknownOperationException" || err.Status != 400 {
@@ -159,6 +160,7 @@ func TestKMSUnknownOperation(t *testing.T) {
 // TestKMSDecode checks that bodies that are not the operation's JSON get
 // AWS-shaped errors and never a panic.
 func TestKMSDecode(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, kmsTestEstate())
 	sym := u.id("alias/sym")
 	tests := []struct {
@@ -200,6 +202,7 @@ func TestKMSDecode(t *testing.T) {
 // while the clock moved are recorded at their scheduled dates, only while the
 // key is Enabled with rotation on, and an overdue estate key stays overdue.
 func TestKMSAutomaticRotation(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, kmsTestEstate())
 	rotating, disabled, overdue := u.id("alias/rotating"), u.id("alias/disabled"), u.id("alias/overdue")
 	created := kmsT0.AddDate(-1, 0, 0)
@@ -263,6 +266,7 @@ func TestKMSAutomaticRotation(t *testing.T) {
 // TestKMSRotationPeriodChange checks how EnableKeyRotation on an enabled key
 // moves NextRotationDate and how a re-enable restarts it.
 func TestKMSRotationPeriodChange(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, nil)
 	id := u.must("CreateKey", `{}`)["KeyMetadata"].(map[string]any)["KeyId"].(string)
 	next := func() any { return u.must("GetKeyRotationStatus", kmsKeyBody(id))["NextRotationDate"] }
@@ -294,6 +298,7 @@ func TestKMSRotationPeriodChange(t *testing.T) {
 // TestKMSOnDemandLifecycle checks §4.6: asynchronous, start date while it
 // runs, the automatic schedule untouched, the limit and the conflicts.
 func TestKMSOnDemandLifecycle(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, nil)
 	u.k.onDemandLimit = 2
 	id := u.must("CreateKey", `{}`)["KeyMetadata"].(map[string]any)["KeyId"].(string)
@@ -344,6 +349,7 @@ func TestKMSOnDemandLifecycle(t *testing.T) {
 // TestKMSPaging walks every List operation page by page and checks that the
 // pages cover the list exactly once, and that foreign markers are refused.
 func TestKMSPaging(t *testing.T) {
+	t.Parallel()
 	e := &Estate{Accounts: []Account{{ID: DefaultAccount, Regions: []string{"us-east-1"}}}}
 	created := kmsT0.AddDate(-3, 0, 0)
 	for i := range 250 {
@@ -456,6 +462,7 @@ func TestKMSPaging(t *testing.T) {
 }
 
 func TestKMSLoadDeterministic(t *testing.T) {
+	t.Parallel()
 	a, b := newKMSUnit(t, kmsTestEstate()), newKMSUnit(t, kmsTestEstate())
 	for _, alias := range []string{"alias/sym", "alias/mrk", "alias/hmac"} {
 		if x, y := a.id(alias), b.id(alias); x != y || !isKeyIDFormat(x) {
@@ -468,6 +475,7 @@ func TestKMSLoadDeterministic(t *testing.T) {
 }
 
 func TestKMSLoadErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		def  KeyDef
@@ -525,6 +533,7 @@ func TestKMSLoadErrors(t *testing.T) {
 // TestKMSSnapshotRestore checks that the whole state survives a round trip,
 // including pending on-demand rotations and replica links.
 func TestKMSSnapshotRestore(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, kmsTestEstate())
 	sym, mrk := u.id("alias/sym"), u.id("alias/mrk")
 	u.must("EnableKeyRotation", kmsJSON(map[string]any{"KeyId": sym, "RotationPeriodInDays": 200}))
@@ -567,6 +576,7 @@ func TestKMSSnapshotRestore(t *testing.T) {
 // TestKMSDeletion checks §4.11: the window, the purge when the clock passes
 // it, and a primary that waits for its replicas.
 func TestKMSDeletion(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, kmsTestEstate())
 	mrk, sym := u.id("alias/mrk"), u.id("alias/sym")
 	out := u.must("ScheduleKeyDeletion", kmsJSON(map[string]any{"KeyId": mrk, "PendingWindowInDays": 7}))
@@ -607,6 +617,7 @@ func TestKMSDeletion(t *testing.T) {
 // TestKMSImportLifecycle checks the EXTERNAL states and the on-demand
 // rotation of imported material (§4.6).
 func TestKMSImportLifecycle(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, nil)
 	md := u.must("CreateKey", `{"Origin":"EXTERNAL"}`)["KeyMetadata"].(map[string]any)
 	id := md["KeyId"].(string)
@@ -695,6 +706,7 @@ func TestKMSImportLifecycle(t *testing.T) {
 // TestKMSConcurrent mixes readers, writers and a moving clock; run with
 // -race it checks the locking of the lazy settle and the DescribeKey cache.
 func TestKMSConcurrent(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, kmsTestEstate())
 	ids := []string{u.id("alias/sym"), u.id("alias/rotating"), u.id("alias/mrk"), u.id("alias/disabled")}
 	done := make(chan struct{})
@@ -765,6 +777,7 @@ func TestKMSConcurrent(t *testing.T) {
 
 // TestKMSResolveKeyID checks the lookup the frame's deny rules use.
 func TestKMSResolveKeyID(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, kmsTestEstate())
 	sym, mrk := u.id("alias/sym"), u.id("alias/mrk")
 	tests := []struct {
@@ -794,6 +807,7 @@ func TestKMSResolveKeyID(t *testing.T) {
 
 // TestKMSCreateKeyRules checks CreateKey's input rules (§4.10).
 func TestKMSCreateKeyRules(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, nil)
 	tests := []struct {
 		body, code, msg string
@@ -840,6 +854,7 @@ func TestKMSCreateKeyRules(t *testing.T) {
 // TestKMSWrappingKeys checks that GetParametersForImport hands out real
 // public keys a client can wrap material with.
 func TestKMSWrappingKeys(t *testing.T) {
+	t.Parallel()
 	for _, spec := range wrappingKeySpecs {
 		der := wrappingPublicKey(spec)
 		pub, err := x509.ParsePKIXPublicKey(der)
@@ -865,6 +880,7 @@ func rsaBitsOf(spec string) int {
 // TestKMSDelays checks that zero delays complete on-demand rotations and
 // replica creation at the next request.
 func TestKMSDelays(t *testing.T) {
+	t.Parallel()
 	u := newKMSUnit(t, kmsTestEstate())
 	u.k.setDelays(0, 0)
 	sym, mrk := u.id("alias/sym"), u.id("alias/mrk")
@@ -882,6 +898,7 @@ func TestKMSDelays(t *testing.T) {
 // estate load, and that every demo key answers DescribeKey and, where its
 // class allows, GetKeyRotationStatus.
 func TestKMSLoadsFrameEstates(t *testing.T) {
+	t.Parallel()
 	gen, err := Generate("accounts=3,regions=2,keys=40,rotating=0.5,seed=7")
 	if err != nil {
 		t.Fatalf("generate: %v", err)
@@ -911,6 +928,7 @@ func TestKMSLoadsFrameEstates(t *testing.T) {
 // TestKMSFastKeyID checks that the fast path reads only what the general
 // decoder would read the same way.
 func TestKMSFastKeyID(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		body string
 		want string

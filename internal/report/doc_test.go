@@ -279,6 +279,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestFormatsRegistered(t *testing.T) {
+	t.Parallel()
 	for _, f := range []Format{FormatJSON, FormatSARIF, FormatTable} {
 		got, err := ParseFormat(string(f))
 		if err != nil || got != f {

@@ -11,8 +11,10 @@ import (
 )
 
 func TestJSONGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range docs {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			got := write(t, FormatJSON, tc.doc(), Options{})
 			golden(t, "json/"+tc.name+".json", got)
 		})
@@ -20,8 +22,10 @@ func TestJSONGolden(t *testing.T) {
 }
 
 func TestJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, tc := range docs {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			want := tc.doc()
 			out := write(t, FormatJSON, want, Options{})
 			if !bytes.HasSuffix(out, []byte("}\n")) {
@@ -44,6 +48,7 @@ func TestJSONRoundTrip(t *testing.T) {
 // TestJSONNeverNull writes a document nobody finalized: findings, errors and
 // aliases still come out as lists.
 func TestJSONNeverNull(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		doc  *Document
@@ -72,6 +77,7 @@ func TestJSONNeverNull(t *testing.T) {
 // the top level, every finding's common fields, the live or IaC identity,
 // and, across the findings, every optional rotation and key fact.
 func TestJSONFields(t *testing.T) {
+	t.Parallel()
 	top := []string{"schema_version", "tool.name", "tool.version", "scan.kind", "scan.started_at", "scan.finished_at",
 		"scan.duration_ms", "scan.complete", "scan.policy.max_rotation_days", "scan.policy.rotation_grace_days",
 		"scan.policy.include_disabled", "summary.total", "summary.pass", "summary.fail", "summary.manual",
@@ -89,6 +95,7 @@ func TestJSONFields(t *testing.T) {
 	}
 	for _, tc := range docs[:2] {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			var doc map[string]any
 			if err := json.Unmarshal(write(t, FormatJSON, tc.doc(), Options{}), &doc); err != nil {
 				t.Fatal(err)

@@ -45,6 +45,7 @@ func compileSARIFSchema(t *testing.T) *jsonschema.Schema {
 }
 
 func TestSARIFValidates(t *testing.T) {
+	t.Parallel()
 	sch := compileSARIFSchema(t)
 	for _, tc := range append(slices.Clone(docs), struct {
 		name string
@@ -66,6 +67,7 @@ func TestSARIFValidates(t *testing.T) {
 
 // TestSARIFSchemaRejects makes sure the validation above can fail.
 func TestSARIFSchemaRejects(t *testing.T) {
+	t.Parallel()
 	sch := compileSARIFSchema(t)
 	for _, bad := range []string{
 		`{"version":"2.1.0","runs":[{"tool":{"driver":{}}}]}`,
@@ -83,11 +85,13 @@ func TestSARIFSchemaRejects(t *testing.T) {
 }
 
 func TestSARIFGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range append(slices.Clone(docs), struct {
 		name string
 		doc  func() *Document
 	}{"iac-edits", editsDoc}) {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			golden(t, "sarif/"+tc.name+".sarif", write(t, FormatSARIF, tc.doc(), Options{}))
 		})
 	}
@@ -109,6 +113,7 @@ func decodeSARIF(t *testing.T, doc *Document) sarifLog {
 // Remediation.Edits, so no result has a fix: the writer never guesses one
 // from the finding's lines.
 func TestSARIFIaCResults(t *testing.T) {
+	t.Parallel()
 	type want struct {
 		rule, level, uri string
 		start, end       int
@@ -199,6 +204,7 @@ func editsDoc() *Document {
 // Remediation.Edits, as whole-line replacements (an insertion is the empty
 // region at column 1 of its line), and a FAIL without edits has no fix.
 func TestSARIFFixesFromEdits(t *testing.T) {
+	t.Parallel()
 	type repl struct {
 		uri                                  string
 		startLine, startCol, endLine, endCol int
@@ -252,6 +258,7 @@ func TestSARIFFixesFromEdits(t *testing.T) {
 }
 
 func TestSARIFRules(t *testing.T) {
+	t.Parallel()
 	for _, tc := range docs {
 		run := decodeSARIF(t, tc.doc()).Runs[0]
 		reasons := map[string]bool{}
@@ -295,6 +302,7 @@ func TestSARIFRules(t *testing.T) {
 }
 
 func TestSARIFLive(t *testing.T) {
+	t.Parallel()
 	run := decodeSARIF(t, liveDoc()).Runs[0]
 	byStatus := map[string]int{}
 	for _, r := range run.Results {
@@ -351,6 +359,7 @@ func TestSARIFLive(t *testing.T) {
 // TestFingerprint checks that the fingerprint follows the file, resource and
 // reason, and not the lines.
 func TestFingerprint(t *testing.T) {
+	t.Parallel()
 	base := check.Finding{File: "infra/main.tf", StartLine: 3, EndLine: 9, Resource: "aws_kms_key.a", Reason: check.ReasonRotationDisabled}
 	mod := func(f func(*check.Finding)) check.Finding { c := base; f(&c); return c }
 	tests := []struct {
@@ -372,6 +381,7 @@ func TestFingerprint(t *testing.T) {
 }
 
 func TestArtifact(t *testing.T) {
+	t.Parallel()
 	abs, _ := filepath.Abs("x/main.tf")
 	tests := []struct {
 		in        string
@@ -391,6 +401,7 @@ func TestArtifact(t *testing.T) {
 }
 
 func TestLanguageOf(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file, resource string
 		want           language
@@ -412,6 +423,7 @@ func TestLanguageOf(t *testing.T) {
 }
 
 func TestLastSegment(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"aws_kms_key.main", "main"},
 		{"module.app.aws_kms_key.this[0]", "this[0]"},

@@ -23,8 +23,10 @@ var tableCases = []struct {
 }
 
 func TestTableGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range tableCases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			golden(t, "table/"+tc.name+".txt", write(t, FormatTable, tc.doc(), tc.opts))
 		})
 	}
@@ -34,6 +36,7 @@ func TestTableGolden(t *testing.T) {
 // find: piped output without escape codes and complete, the fix for each
 // FAIL, the replica's primary, error codes and the scan-level errors.
 func TestTableContent(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		doc     func() *Document
@@ -106,6 +109,7 @@ func TestTableContent(t *testing.T) {
 // TestTableAligned checks that every row's STATUS and last column start
 // where the header's do, on a terminal (after removing colour) and piped.
 func TestTableAligned(t *testing.T) {
+	t.Parallel()
 	for _, tc := range tableCases {
 		out := stripANSI(string(write(t, FormatTable, tc.doc(), tc.opts)))
 		lines := strings.Split(out, "\n")
@@ -163,6 +167,7 @@ func stripANSI(s string) string {
 }
 
 func TestShortKeyID(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"0b7d2a3c-1111-4a5b-8c9d-000000000002", "0b7d2a3c…"},
 		{"mrk-1234abcd12ab34cd56ef1234567890ab", "mrk-1234abcd…"},

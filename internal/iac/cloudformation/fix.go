@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
@@ -90,9 +90,9 @@ func ApplyFixes(file string, src []byte, fixes []Fix) ([]byte, error) {
 		case r.typ != TypeKey:
 			errs = append(errs, fmt.Errorf("%s: %s is of type %s: only %s resources are fixed", file, f.Resource, r.typ, TypeKey))
 			continue
-		case f.PeriodDays != 0 && (f.PeriodDays < MinRotationPeriodDays || f.PeriodDays > MaxRotationPeriodDays):
+		case f.PeriodDays != 0 && !kmskey.ValidRotationPeriod(f.PeriodDays):
 			errs = append(errs, fmt.Errorf("%s: %s: rotation period %d is outside the range AWS accepts (%d to %d days)",
-				file, f.Resource, f.PeriodDays, MinRotationPeriodDays, MaxRotationPeriodDays))
+				file, f.Resource, f.PeriodDays, kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays))
 			continue
 		}
 		e, err := t.fixEdits(r, f)

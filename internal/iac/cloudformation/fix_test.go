@@ -26,6 +26,7 @@ func fixes(period int, ids ...string) []Fix {
 }
 
 func TestApplyFixes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string // golden: testdata/fix/<name>.golden
 		input   string
@@ -46,6 +47,7 @@ func TestApplyFixes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			src, err := os.ReadFile(filepath.Join("testdata/fix", tt.input))
 			if err != nil {
 				t.Fatal(err)
@@ -87,9 +89,7 @@ func checkRefusals(t *testing.T, file string, err error, refused []string) {
 	t.Helper()
 	var got []string
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			got = append(got, line)
-		}
+		got = append(got, strings.Split(err.Error(), "\n")...)
 	}
 	if len(got) != len(refused) {
 		t.Errorf("ApplyFixes(%s) refusals: got %q, want one for each of %v", file, got, refused)
@@ -152,6 +152,7 @@ func facts(k kmskey.Key) string {
 }
 
 func TestApplyFixesErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, src string
 		fix       Fix

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
@@ -23,23 +23,10 @@ const (
 	propPrimaryKeyArn        = "PrimaryKeyArn"
 )
 
-// The rotation period range AWS accepts (kms-api.md §10).
-const (
-	MinRotationPeriodDays = 90
-	MaxRotationPeriodDays = 2560
-)
-
 // keySpecs are the KeySpec values of the KMS API (kms-api.md §3). The 2024
 // CloudFormation schema lists fewer; accepting the API's list keeps newer
 // templates readable.
-var keySpecs = []string{
-	"SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096",
-	"ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519",
-	"HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2",
-	"ML_DSA_44", "ML_DSA_65", "ML_DSA_87", "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024",
-}
-
-var keyUsages = []string{"ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT", "ENCAPSULATE_DECAPSULATE"}
+var keySpecs = kmskey.KeySpecs()
 
 // cfnOrigins are the Origin values CloudFormation accepts: custom key stores
 // are not supported in CloudFormation (kms-api.md §10).
@@ -141,7 +128,7 @@ func (t *template) kmsKey(r resource) kmskey.Key {
 	if s, ok := p.enum(propKeySpec, kmskey.AttrSpec, keySpecs); ok {
 		k.Spec = s
 	}
-	if s, ok := p.enum(propKeyUsage, kmskey.AttrUsage, keyUsages); ok {
+	if s, ok := p.enum(propKeyUsage, kmskey.AttrUsage, kmskey.KeyUsages); ok {
 		k.Usage = s
 	}
 	if s, ok := p.enum(propOrigin, kmskey.AttrOrigin, cfnOrigins); ok {
@@ -338,9 +325,9 @@ func (p propReader) period() (n int, set, ok bool) {
 		return 0, false, !p.key.IsUnresolved(kmskey.AttrPeriod)
 	}
 	n, isInt := intOf(v)
-	if !isInt || n < MinRotationPeriodDays || n > MaxRotationPeriodDays {
+	if !isInt || !kmskey.ValidRotationPeriod(n) {
 		p.t.diag(node, CodeInvalidValue, "%s: %s %s is outside the range AWS accepts (%d to %d days)",
-			p.key.Resource, propRotationPeriodInDays, show(v), MinRotationPeriodDays, MaxRotationPeriodDays)
+			p.key.Resource, propRotationPeriodInDays, show(v), kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays)
 		p.unresolved(kmskey.AttrPeriod)
 		return 0, true, false
 	}

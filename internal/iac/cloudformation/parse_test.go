@@ -138,6 +138,7 @@ var corpus = []struct {
 }
 
 func TestCorpus(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("testdata/corpus/*")
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +155,7 @@ func TestCorpus(t *testing.T) {
 	policy := check.DefaultPolicy(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
 	for _, c := range corpus {
 		t.Run(c.file, func(t *testing.T) {
+			t.Parallel()
 			src, err := os.ReadFile(filepath.Join("testdata/corpus", c.file))
 			if err != nil {
 				t.Fatal(err)
@@ -189,6 +191,7 @@ func TestCorpus(t *testing.T) {
 // TestKeyFacts checks the facts behind some findings: the peers' mistakes
 // are in these fields.
 func TestKeyFacts(t *testing.T) {
+	t.Parallel()
 	keys := map[string]kmskey.Key{}
 	for _, file := range []string{"classes.yaml", "multiregion.yaml", "conditions.yaml", "classes.json", "conditions.json"} {
 		src, err := os.ReadFile(filepath.Join("testdata/corpus", file))
@@ -260,6 +263,7 @@ func TestKeyFacts(t *testing.T) {
 }
 
 func TestIsTemplate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		src  string
 		want bool
@@ -285,6 +289,7 @@ func TestIsTemplate(t *testing.T) {
 // TestValues resolves property values through the intrinsic functions the
 // template alone decides.
 func TestValues(t *testing.T) {
+	t.Parallel()
 	head := `AWSTemplateFormatVersion: "2010-09-09"
 Parameters:
   Days: {Type: Number, Default: 180}

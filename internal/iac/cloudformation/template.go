@@ -18,27 +18,22 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
-// Diagnostic codes.
+// Diagnostic codes: CodeParseError, the file is not valid YAML or JSON;
+// CodeInvalidValue, a KMS property has a literal value AWS would reject.
 const (
-	// CodeParseError: the file is not valid YAML or JSON.
-	CodeParseError = "ParseError"
-	// CodeInvalidValue: a KMS property has a literal value AWS would reject.
-	CodeInvalidValue = "InvalidValue"
+	CodeParseError   = diag.CodeParseError
+	CodeInvalidValue = diag.CodeInvalidValue
 )
 
 // Diagnostic is a problem found in a template, with its position.
-type Diagnostic struct {
-	File    string
-	Line    int
-	Code    string
-	Message string
-}
+type Diagnostic = diag.Diagnostic
 
 // Result is what Parse read from one file.
 type Result struct {

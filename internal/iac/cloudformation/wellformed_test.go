@@ -10,6 +10,7 @@ import (
 // is not well-formed JSON is a ParseError at its line, as CloudFormation
 // rejects it ("JSON not well-formed"), even where YAML would read it.
 func TestJSONWellFormed(t *testing.T) {
+	t.Parallel()
 	const key = `"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": %s}}`
 	tests := []struct {
 		name string
@@ -32,6 +33,7 @@ func TestJSONWellFormed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := Parse("t.json", []byte(tc.src))
 			if tc.diag == "" {
 				if len(r.Diags) != 0 || len(r.Keys) != tc.keys || !r.Template {

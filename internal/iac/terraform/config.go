@@ -350,7 +350,7 @@ func parseSource(path string, src []byte) (hcl.Body, hcl.Diagnostics) {
 
 func parseFile(path string) *fileConfig {
 	fc := &fileConfig{path: path, override: isOverride(path)}
-	src, err := readFile(path)
+	src, err := limit.ReadFile(path)
 	if err != nil {
 		fc.diags = []Diagnostic{{File: path, Code: CodeParseError, Message: err.Error()}}
 		return fc

@@ -54,6 +54,7 @@ func writeTree(t testing.TB, files map[string]string) string {
 }
 
 func TestLoadSnippets(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -482,6 +483,7 @@ resource "aws_kms_key" "k" {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			root := writeTree(t, tc.files)
 			dirs := tc.dirs
 			if dirs == nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 // Fix asks ApplyFixes to turn rotation on in one aws_kms_key block.
@@ -148,8 +150,8 @@ func applyFixes(filename string, src []byte, body *hclsyntax.Body, r span, fixes
 		if !f.EnableRotation && f.PeriodDays <= 0 && !f.RemoveRotation {
 			continue
 		}
-		if f.PeriodDays != 0 && (f.PeriodDays < minPeriodDays || f.PeriodDays > maxPeriodDays) {
-			return nil, fmt.Errorf("fix %s: %s: rotation period %d is outside the range AWS allows (%d to %d)", filename, f.Resource, f.PeriodDays, minPeriodDays, maxPeriodDays)
+		if f.PeriodDays != 0 && !kmskey.ValidRotationPeriod(f.PeriodDays) {
+			return nil, fmt.Errorf("fix %s: %s: rotation period %d is outside the range AWS allows (%d to %d)", filename, f.Resource, f.PeriodDays, kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays)
 		}
 		typ, name, err := resourceInAddress(f.Resource)
 		if err != nil {

@@ -44,8 +44,10 @@ var fixCases = []struct {
 // second run changes nothing, that every byte outside the fixed blocks is
 // kept, and that loading the fixed file gives keys that rotate.
 func TestApplyFixesGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range fixCases {
 		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
 			path := filepath.Join("testdata", "fix", tc.file)
 			src, err := os.ReadFile(path)
 			if err != nil {
@@ -162,6 +164,7 @@ func checkOutsideBlocksKept(t *testing.T, path string, src, got []byte, fixes []
 }
 
 func TestApplyFixesRefuses(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join("testdata", "fixrefuse", "refuse.tf")
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -185,6 +188,7 @@ func TestApplyFixesRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := ApplyFixes(path, src, []Fix{tc.fix})
 			if err == nil {
 				t.Fatalf("ApplyFixes(%+v) = %d bytes, nil error; want an error containing %q", tc.fix, len(got), tc.want)

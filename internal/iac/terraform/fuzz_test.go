@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 // loadSource evaluates one in-memory file as a root module, without the
@@ -87,7 +89,7 @@ func FuzzApplyFixes(f *testing.F) {
 	})
 	f.Fuzz(func(t *testing.T, src []byte, pick uint8, enable bool, period int) {
 		if period != 0 {
-			period = minPeriodDays + abs(period)%(maxPeriodDays-minPeriodDays+1)
+			period = kmskey.MinRotationPeriodDays + abs(period)%(kmskey.MaxRotationPeriodDays-kmskey.MinRotationPeriodDays+1)
 		}
 		resource := "aws_kms_key.none"
 		if file, diags := hclsyntax.ParseConfig(src, "fuzz.tf", hcl.InitialPos); !diags.HasErrors() {

@@ -15,6 +15,7 @@ import (
 // diagnostic at its line, and the fact it sets is unresolved (MANUAL), as in
 // CloudFormation; it is never read as if the apply had succeeded.
 func TestInvalidValues(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		body   string // the arguments of resource "aws_kms_key" "k", or whole blocks when it starts with "resource"
@@ -57,6 +58,7 @@ func TestInvalidValues(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			src := tc.body
 			if !strings.HasPrefix(src, "resource") {
 				src = "resource \"aws_kms_key\" \"k\" {\n" + src + "\n}"
@@ -94,6 +96,7 @@ func TestInvalidValues(t *testing.T) {
 // An aws_kms_replica_external_key has imported material whatever its
 // primary; an aws_kms_replica_key's rotation, spec and usage are unknown.
 func TestUnknownPrimary(t *testing.T) {
+	t.Parallel()
 	const arn = `"arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"`
 	tests := []struct {
 		name    string
@@ -112,6 +115,7 @@ func TestUnknownPrimary(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			src := fmt.Sprintf("variable \"primary\" { type = string }\nresource %q \"r\" {\n  primary_key_arn = %s\n}\n", tc.typ, tc.primary)
 			res := LoadDirs([]string{writeTree(t, map[string]string{"main.tf": src})}, Options{})
 			if len(res.Keys) != 1 || len(res.Diags) != 0 {

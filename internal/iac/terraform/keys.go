@@ -11,24 +11,12 @@ import (
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
-// The AWS provider's range for rotation_period_in_days (kms-api.md §11).
-const (
-	minPeriodDays = 90
-	maxPeriodDays = 2560
-)
-
 // keySpecs are the KeySpec values of the KMS API (kms-api.md §3), which the
 // provider validates customer_master_key_spec and key_spec against, case
-// and all (kms-api.md §11).
-var keySpecs = []string{
-	"SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096",
-	"ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519",
-	"HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2",
-	"ML_DSA_44", "ML_DSA_65", "ML_DSA_87", "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024",
-}
-
-// keyUsages are the KeyUsage values of the KMS API (kms-api.md §3).
-var keyUsages = []string{"ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT", "ENCAPSULATE_DECAPSULATE"}
+// and all (kms-api.md §11); the provider's range for
+// rotation_period_in_days is AWS's, kmskey.MinRotationPeriodDays to
+// kmskey.MaxRotationPeriodDays.
+var keySpecs = kmskey.KeySpecs()
 
 // argVal is a resource argument after evaluation.
 type argVal struct {
@@ -176,7 +164,7 @@ func (in *instance) buildKey(res *resource, r rep) {
 func (in *instance) keyFacts(k *kmskey.Key, res *resource, r rep) {
 	k.State = stateArg(k, in.arg(res, "is_enabled", r, cty.Bool))
 	k.Spec = in.enumArg(k, res, "customer_master_key_spec", r, kmskey.AttrSpec, kmskey.SpecSymmetricDefault, keySpecs)
-	k.Usage = in.enumArg(k, res, "key_usage", r, kmskey.AttrUsage, kmskey.UsageEncryptDecrypt, keyUsages)
+	k.Usage = in.enumArg(k, res, "key_usage", r, kmskey.AttrUsage, kmskey.UsageEncryptDecrypt, kmskey.KeyUsages)
 	multiRegionArg(k, in.arg(res, "multi_region", r, cty.Bool))
 
 	cks := in.arg(res, "custom_key_store_id", r, cty.String)
@@ -216,10 +204,10 @@ func (in *instance) keyFacts(k *kmskey.Key, res *resource, r rep) {
 		case !ok:
 			in.ev.invalid(res.file, per.line, "%s.%s: rotation_period_in_days must be a whole number of days", res.typ, res.name)
 			periodKnown = false
-		case n < minPeriodDays || n > maxPeriodDays:
+		case !kmskey.ValidRotationPeriod(n):
 			// The provider rejects the plan, so the key's period is
 			// unknown, as CloudFormation's RotationPeriodInDays is.
-			in.ev.invalid(res.file, per.line, "%s.%s: rotation_period_in_days = %d is outside the range the AWS provider accepts (%d to %d)", res.typ, res.name, n, minPeriodDays, maxPeriodDays)
+			in.ev.invalid(res.file, per.line, "%s.%s: rotation_period_in_days = %d is outside the range the AWS provider accepts (%d to %d)", res.typ, res.name, n, kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays)
 			periodKnown = false
 		default:
 			period = n
@@ -249,7 +237,7 @@ func (in *instance) externalKeyFacts(k *kmskey.Key, res *resource, r rep) {
 	// key_spec and key_usage arguments. CreateKey's documented defaults are
 	// used, which is what the provider sent before the arguments existed.
 	k.Spec = in.enumArg(k, res, "key_spec", r, kmskey.AttrSpec, kmskey.SpecSymmetricDefault, keySpecs)
-	k.Usage = in.enumArg(k, res, "key_usage", r, kmskey.AttrUsage, kmskey.UsageEncryptDecrypt, keyUsages)
+	k.Usage = in.enumArg(k, res, "key_usage", r, kmskey.AttrUsage, kmskey.UsageEncryptDecrypt, kmskey.KeyUsages)
 	multiRegionArg(k, in.arg(res, "multi_region", r, cty.Bool))
 	// The provider has no rotation argument here; one written anyway is
 	// rotation asked of imported material, which cannot rotate.

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
+
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
 // planDoc is the part of `terraform show -json` output (a plan, or a state
@@ -353,7 +355,7 @@ func (p *planReader) declared(r planResource) (string, int) {
 	decl := regexp.MustCompile(`(?m)^\s*resource\s+"` + regexp.QuoteMeta(r.Type) + `"\s+"` + regexp.QuoteMeta(r.Name) + `"\s*\{`)
 	for _, e := range tofuShadowEntries(entries) {
 		path := filepath.Join(dir, e)
-		src, err := os.ReadFile(path)
+		src, err := limit.ReadFile(path)
 		if err != nil {
 			continue
 		}

@@ -18,6 +18,7 @@ func planKey(file, addr string, line int, opts ...opt) kmskey.Key {
 }
 
 func TestLoadPlan(t *testing.T) {
+	t.Parallel()
 	const legacyARN = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef"
 	plan := filepath.Join("testdata", "plan", "plan.json")
 	stateDoc := filepath.Join("testdata", "plan", "state.json")
@@ -58,6 +59,7 @@ func TestLoadPlan(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+			t.Parallel()
 			src, err := os.ReadFile(tc.file)
 			if err != nil {
 				t.Fatal(err)
@@ -71,6 +73,7 @@ func TestLoadPlan(t *testing.T) {
 }
 
 func TestIsPlan(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		src  string
@@ -97,6 +100,7 @@ func TestIsPlan(t *testing.T) {
 }
 
 func TestLoadPlanErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		src  string

@@ -15,6 +15,8 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
+
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
 // Site is where the value of a rotation argument is set when the resource
@@ -189,7 +191,7 @@ func countUses(r SiteRef) (all, rotation int) {
 		if e.IsDir() || !isConfigFile(e.Name()) {
 			continue
 		}
-		src, err := os.ReadFile(filepath.Join(r.Dir, e.Name()))
+		src, err := limit.ReadFile(filepath.Join(r.Dir, e.Name()))
 		if err != nil {
 			return 1, 0
 		}

@@ -14,6 +14,7 @@ import (
 // whole-file ApplyFixes gives, refusals included; lines that are not
 // exactly the block fall back to the whole file.
 func TestApplyFixesBlockLines(t *testing.T) {
+	t.Parallel()
 	files := map[string][]Fix{}
 	for _, tc := range fixCases {
 		for _, f := range tc.fixes {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
@@ -23,26 +24,19 @@ type Options struct {
 	VarFiles []string
 }
 
-// Diagnostic codes, the same as the CloudFormation package's.
+// Diagnostic codes: CodeParseError, a file that does not parse, or a
+// configuration Terraform itself rejects (a duplicate resource, a module
+// that cannot be read, a bad count); CodeInvalidValue, an argument of a KMS
+// resource has a value the AWS provider or AWS would reject, and the fact
+// it sets is unresolved.
 const (
-	// CodeParseError: a file that does not parse, or a configuration
-	// Terraform itself rejects (a duplicate resource, a module that cannot
-	// be read, a bad count).
-	CodeParseError = "ParseError"
-	// CodeInvalidValue: an argument of a KMS resource has a value the AWS
-	// provider or AWS would reject; the fact it sets is unresolved.
-	CodeInvalidValue = "InvalidValue"
+	CodeParseError   = diag.CodeParseError
+	CodeInvalidValue = diag.CodeInvalidValue
 )
 
 // Diagnostic is a problem with the input: a file that does not parse, a
 // value the AWS provider would reject, a module that cannot be found.
-type Diagnostic struct {
-	File string
-	Line int
-	// Code is CodeParseError or CodeInvalidValue.
-	Code    string
-	Message string
-}
+type Diagnostic = diag.Diagnostic
 
 // Result is what a load found: the keys, and the problems met on the way.
 type Result struct {

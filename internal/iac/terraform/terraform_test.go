@@ -230,8 +230,10 @@ var loadCases = []struct {
 }
 
 func TestLoadDirsCorpus(t *testing.T) {
+	t.Parallel()
 	for _, tc := range loadCases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			res := LoadDirs(tc.dirs, tc.opts)
 			checkKeys(t, fmt.Sprintf("LoadDirs(%q, %+v)", tc.dirs, tc.opts), res, tc.keys, tc.diags)
 		})

@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
 // varAssign is one input variable's value from a .tfvars file.
@@ -45,7 +47,7 @@ func (ev *rootEval) readAutoVars(m *module) map[string]varAssign {
 // later assignments replacing earlier ones. Values must be constants, as
 // Terraform requires.
 func readVarFile(path string, vals map[string]varAssign) []Diagnostic {
-	src, err := readFile(path)
+	src, err := limit.ReadFile(path)
 	if err != nil {
 		return []Diagnostic{{File: path, Code: CodeParseError, Message: fmt.Sprintf("read variables file %s: %v", path, err)}}
 	}
