@@ -103,6 +103,11 @@ func LoadConfig(ctx context.Context, getenv func(string) string, profile string,
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
+	// AWS_MAX_ATTEMPTS sets the attempts of our retryer, which every client
+	// uses (the SDK's own setting does not reach a custom retryer).
+	if n, err := strconv.Atoi(getenv("AWS_MAX_ATTEMPTS")); err == nil && n > 0 && o.MaxAttempts == 0 {
+		o.MaxAttempts = n
+	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(o.retryer()),
 		config.WithHTTPClient(o.httpClient()),

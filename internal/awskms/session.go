@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -19,6 +20,9 @@ import (
 
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
+
+// firstCallAttempts bounds the attempts of a run's first call.
+const firstCallAttempts = 3
 
 // Session is one run's access to AWS: the base credentials (one
 // configuration, or one per profile), the accounts they select, the
@@ -150,7 +154,11 @@ func (s *Session) identify(ctx context.Context, b *base) error {
 		return &CredentialsError{Err: err}
 	}
 	region := s.stsRegion(b.cfg, kmskey.PartitionOf(b.cfg.Region))
-	id, err := s.sts(b.cfg, "", region).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	// The first call of a run: an endpoint that does not answer fails in
+	// seconds, not after the attempts a scan's calls get.
+	id, err := s.sts(b.cfg, "", region).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
+		o.Retryer = retry.AddWithMaxAttempts(o.Retryer, min(o.Retryer.MaxAttempts(), firstCallAttempts))
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("scan cancelled: %w", ctx.Err())
