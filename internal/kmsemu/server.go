@@ -89,6 +89,9 @@ type Server struct {
 	quotas   *quotas // nil: off
 	faults   faults
 	deny     []DenyRule
+	orgs     map[string]*orgTree // by partition
+	cfn      *cloudFormation
+	hub      *securityHub
 	rng      *lockedRand
 	log      *requestLog
 	sigKeys  signingKeys
@@ -107,8 +110,9 @@ type Server struct {
 // when it joined the organization.
 type accountInfo struct {
 	Account
-	enabled map[string]bool
-	joined  time.Time
+	enabled   map[string]bool
+	partition string
+	joined    time.Time
 }
 
 // New builds a Server from its options.
@@ -189,12 +193,13 @@ func New(opts Options) (*Server, error) {
 // setEstate indexes the estate's accounts, credentials and deny rules. The
 // estate is kept without keys: after load the KMS service owns them.
 func (s *Server) setEstate(e *Estate) {
-	kept := &Estate{Organization: e.Organization, Deny: e.Deny}
+	kept := &Estate{Organization: e.Organization, PartitionOrganizations: e.PartitionOrganizations, Deny: e.Deny}
 	s.accounts = make(map[string]*accountInfo, len(e.Accounts)+1)
 	for i, a := range e.Accounts {
+		a.Stacks = typedStacks(&a)
 		a.Keys = nil
 		kept.Accounts = append(kept.Accounts, a)
-		info := &accountInfo{Account: a, enabled: regionSet(a.Regions)}
+		info := &accountInfo{Account: a, enabled: accountRegionSet(&a), partition: partitionOrAWS(a.Partition)}
 		// JoinedTimestamp is not in the estate: a fixed, plausible date per
 		// account keeps ListAccounts stable across calls and restarts.
 		info.joined = time.Date(2019, 3, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * 24 * time.Hour)
@@ -206,11 +211,15 @@ func (s *Server) setEstate(e *Estate) {
 		// The default credentials act in the default account even when the
 		// estate does not describe it; Organizations does not list it.
 		s.accounts[DefaultAccount] = &accountInfo{
-			Account: Account{ID: DefaultAccount, Name: "default"},
-			enabled: regionSet(nil),
+			Account:   Account{ID: DefaultAccount, Name: "default"},
+			enabled:   regionSet(nil),
+			partition: partitionAWS,
 		}
 	}
 	s.deny = e.Deny
+	s.orgs = newOrgTrees(kept, s.accounts)
+	s.cfn = newCloudFormation(kept)
+	s.hub = newSecurityHub()
 }
 
 // Clock returns the server's clock.
@@ -295,6 +304,8 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
 			s.writeError(w, ri, &apiError{Status: 400, Code: "UnknownOperationException"})
 			return
 		}
+	} else if op := securityHubRoute(r); op != "" {
+		ri.service, ri.op = "securityhub", op
 	} else {
 		ri.service, form = s.routeQuery(r, body)
 		ri.op = first(form["Action"])
@@ -320,7 +331,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
 	}
 	ri.account = id.Account
 
-	if ri.service == "sts" || ri.service == "ec2" {
+	if ri.service == "sts" || ri.service == "ec2" || ri.service == "cloudformation" {
 		if ri.op == "" {
 			s.writeError(w, ri, &apiError{Status: 400, Code: "MissingAction",
 				Message: "Missing Action"})
@@ -368,6 +379,10 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
 		s.serveSTS(w, ri, c, id)
 	case "ec2":
 		s.serveEC2(w, ri, c)
+	case "cloudformation":
+		s.serveCloudFormation(w, ri, c)
+	case "securityhub":
+		s.serveSecurityHub(w, ri, c)
 	}
 }
 
@@ -381,7 +396,7 @@ func (s *Server) routeQuery(r *http.Request, body []byte) (string, map[string][]
 	}
 	if a, err := parseAuthorization(r.Header.Get("Authorization")); err == nil {
 		switch a.Service {
-		case "sts", "ec2":
+		case "sts", "ec2", "cloudformation":
 			return a.Service, form
 		}
 	}
@@ -390,6 +405,8 @@ func (s *Server) routeQuery(r *http.Request, body []byte) (string, map[string][]
 		return "sts", form
 	case ec2Version:
 		return "ec2", form
+	case cfnVersion:
+		return "cloudformation", form
 	}
 	return "", form
 }
@@ -443,6 +460,12 @@ func (s *Server) writeError(w http.ResponseWriter, ri *reqInfo, e *apiError) {
 		h["Content-Type"] = xmlContentType
 		w.WriteHeader(e.Status)
 		w.Write(ec2ErrorXML(e, ri.id))
+	case "cloudformation":
+		h["Content-Type"] = xmlContentType
+		w.WriteHeader(e.Status)
+		w.Write(queryErrorXML(cfnNamespace, e, ri.id))
+	case "securityhub":
+		writeRESTJSONError(w, e)
 	default:
 		h["Content-Type"] = jsonContentType
 		w.WriteHeader(e.Status)
@@ -468,6 +491,10 @@ func internalCode(service string) string {
 		return "InternalError"
 	case "organizations":
 		return "ServiceException"
+	case "cloudformation":
+		return "InternalFailure"
+	case "securityhub":
+		return "InternalException"
 	}
 	return "KMSInternalException"
 }
