@@ -441,7 +441,9 @@ func TestOrganizationUnitsEstateErrors(t *testing.T) {
 	}{
 		{"bad root ID", func(e *Estate) { e.Organization.RootID = "root-1" }, `root_id "root-1" is not a root ID`},
 		{"OU of another root", func(e *Estate) { e.Organization.Units[0].ID = "ou-zz99-prod0001" }, "is not an OU ID of root r-ab12"},
-		{"account placed twice", func(e *Estate) { e.Organization.Units[1].Accounts = append(e.Organization.Units[1].Accounts, prodAccount) },
+		{"account placed twice", func(e *Estate) {
+			e.Organization.Units[1].Accounts = append(e.Organization.Units[1].Accounts, prodAccount)
+		},
 			"account 111111111111 is also placed in /Prod"},
 		{"unknown account", func(e *Estate) { e.Organization.Units[1].Accounts = []string{"999999999999"} }, `account "999999999999" is not in the estate`},
 		{"duplicate unit name", func(e *Estate) { e.Organization.Units[1].Name = "Prod" }, `two units of one parent are named "Prod"`},
