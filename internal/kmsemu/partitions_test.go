@@ -457,3 +457,43 @@ func TestOrganizationUnitsEstateErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadServicesEstate loads the example estate of the partition, OU,
+// stack, Security Hub and deny-rule fields, and serves it.
+func TestLoadServicesEstate(t *testing.T) {
+	e, err := LoadEstate("testdata/estate-services.yaml")
+	if err != nil {
+		t.Fatalf("LoadEstate: %v", err)
+	}
+	run := startFrame(t, Options{Estate: e})
+	ctx := context.Background()
+	kids, err := organizations.NewFromConfig(defaultConfig(run)).ListChildren(ctx, &organizations.ListChildrenInput{
+		ParentId: aws.String("ou-svc1-workload"), ChildType: orgtypes.ChildTypeOrganizationalUnit})
+	if err != nil || len(kids.Children) != 1 {
+		t.Errorf("ListChildren(Workloads) = %+v, %v; want the Prod unit", kids, err)
+	}
+	gov := sdkConfig(run.URL, "AKIAGOVEXAMPLE000001", "gov-secret", "us-gov-west-1")
+	out, err := organizations.NewFromConfig(gov).ListAccounts(ctx, &organizations.ListAccountsInput{})
+	if err != nil || len(out.Accounts) != 2 {
+		t.Errorf("GovCloud ListAccounts = %+v, %v; want 2 accounts", out, err)
+	}
+	_, err = sts.NewFromConfig(defaultConfig(run)).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("s1")})
+	if apiCode(err) != "AccessDenied" {
+		t.Errorf("AssumeRole of the denied role: %v, want AccessDenied", err)
+	}
+	if st := run.Server.cfn.find("111111111111", "us-west-2", "kms-replicas"); st == nil || st.resources[0].Type != cfnReplicaType {
+		t.Errorf("kms-replicas in us-west-2 = %+v, want its key typed %s", st, cfnReplicaType)
+	}
+	if !run.Server.securityHubEnabled(DefaultAccount, "us-east-1") || run.Server.securityHubEnabled(DefaultAccount, "eu-west-1") ||
+		run.Server.securityHubEnabled("222222222222", "us-east-1") || !run.Server.securityHubEnabled("111111111111", "us-west-2") {
+		t.Errorf("Security Hub enabled where the estate does not say so")
+	}
+}
+
+func TestServicesEstateUnknownField(t *testing.T) {
+	_, err := parseEstate([]byte("accounts:\n  - id: \"123456789012\"\n    stacks:\n      - name: s\n        region: us-east-1\n        resources:\n          - {logicalid: A, key_id: x}\n"))
+	if err == nil || !strings.Contains(err.Error(), "logicalid") || !strings.Contains(err.Error(), "a stack resource") {
+		t.Errorf("parseEstate with a misspelt stack field: %v, want an error naming logicalid in a stack resource", err)
+	}
+}
