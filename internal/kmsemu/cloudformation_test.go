@@ -300,3 +300,32 @@ func TestStackEstateErrors(t *testing.T) {
 		t.Errorf("a deleted stack naming a live stack's key: %v, want valid", err)
 	}
 }
+
+// TestCloudFormationDenied checks that deny rules reach CloudFormation and
+// Security Hub, answered in each service's shape.
+func TestCloudFormationDenied(t *testing.T) {
+	e := stackEstate()
+	e.Deny = []DenyRule{
+		{Operation: "ListStacks", Account: DefaultAccount, Region: "us-east-1"},
+		{Operation: "BatchImportFindings", Region: "eu-west-1"},
+	}
+	run := startFrame(t, Options{Estate: e})
+	ctx := context.Background()
+	_, err := cloudformation.NewFromConfig(defaultConfig(run)).ListStacks(ctx, &cloudformation.ListStacksInput{})
+	if apiCode(err) != "AccessDenied" || httpStatus(err) != 403 || !strings.Contains(apiMessage(err), "cloudformation:ListStacks") {
+		t.Errorf("denied ListStacks: %v, want 403 AccessDenied naming cloudformation:ListStacks", err)
+	}
+	eu := defaultConfig(run)
+	eu.Region = "eu-west-1"
+	if _, err := cloudformation.NewFromConfig(eu).ListStacks(ctx, &cloudformation.ListStacksInput{}); err != nil {
+		t.Errorf("ListStacks in eu-west-1: %v, want success", err)
+	}
+	if _, err := cloudformation.NewFromConfig(defaultConfig(run)).ListStackResources(ctx,
+		&cloudformation.ListStackResourcesInput{StackName: aws.String("kms-prod")}); err != nil {
+		t.Errorf("ListStackResources in us-east-1: %v, want success (the rule names ListStacks)", err)
+	}
+	status, body := hubRawIn(t, run, "eu-west-1", "/findings/import", `{"Findings":[]}`)
+	if status != 403 || !strings.Contains(body, "AccessDeniedException") {
+		t.Errorf("denied BatchImportFindings: %d %s, want 403 AccessDeniedException", status, body)
+	}
+}

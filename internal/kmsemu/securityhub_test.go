@@ -208,9 +208,20 @@ func TestSecurityHubRejectsInvalidFindings(t *testing.T) {
 // hubRaw posts a signed Security Hub request and returns the status and body.
 func hubRaw(t *testing.T, run *Running, path, body, akid, secret string) (int, string) {
 	t.Helper()
+	return hubRawAs(t, run, "us-east-1", path, body, akid, secret)
+}
+
+// hubRawIn is hubRaw with the default credentials in region.
+func hubRawIn(t *testing.T, run *Running, region, path, body string) (int, string) {
+	t.Helper()
+	return hubRawAs(t, run, region, path, body, DefaultAccessKeyID, DefaultSecretAccessKey)
+}
+
+func hubRawAs(t *testing.T, run *Running, region, path, body, akid, secret string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, run.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	signRequest(t, req, []byte(body), akid, secret, "", "securityhub", "us-east-1", time.Now())
+	signRequest(t, req, []byte(body), akid, secret, "", "securityhub", region, time.Now())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
