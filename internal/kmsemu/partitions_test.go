@@ -333,6 +333,22 @@ func TestOrganizationTree(t *testing.T) {
 			t.Errorf("empty_pages=%v: tree = %v, want %v", empty, tree, want)
 		}
 
+		// ListAccounts lists every member across the empty pages.
+		var members []string
+		lp := organizations.NewListAccountsPaginator(client, &organizations.ListAccountsInput{MaxResults: aws.Int32(2)})
+		for lp.HasMorePages() {
+			page, err := lp.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("ListAccounts: %v", err)
+			}
+			for _, a := range page.Accounts {
+				members = append(members, aws.ToString(a.Id))
+			}
+		}
+		if want := []string{DefaultAccount, prodAccount, devAccount, "666666666666", "777777777777"}; !slices.Equal(members, want) {
+			t.Errorf("empty_pages=%v: ListAccounts = %v, want %v", empty, members, want)
+		}
+
 		// ListAccountsForParent and ListOrganizationalUnitsForParent agree.
 		var accts []string
 		ap := organizations.NewListAccountsForParentPaginator(client, &organizations.ListAccountsForParentInput{
