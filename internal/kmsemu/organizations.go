@@ -171,13 +171,13 @@ func (s *Server) serveOrganizations(w http.ResponseWriter, ri *reqInfo, c *call)
 		case "ListOrganizationalUnitsForParent":
 			items = node.units
 		case "ListChildren":
-			switch aws := ptrString(in.ChildType); aws {
+			switch ct := ptrString(in.ChildType); ct {
 			case "ACCOUNT":
 				items = node.accounts
 			case "ORGANIZATIONAL_UNIT":
 				items = node.units
 			default:
-				msg := "1 validation error detected: Value '" + aws + "' at 'childType' failed to satisfy constraint: Member must satisfy enum value set: [ACCOUNT, ORGANIZATIONAL_UNIT]"
+				msg := "1 validation error detected: Value '" + ct + "' at 'childType' failed to satisfy constraint: Member must satisfy enum value set: [ACCOUNT, ORGANIZATIONAL_UNIT]"
 				if in.ChildType == nil {
 					msg = "1 validation error detected: Value null at 'childType' failed to satisfy constraint: Member must not be null"
 				}

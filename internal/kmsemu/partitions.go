@@ -1,9 +1,6 @@
 package kmsemu
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
 // The partitions an estate account may live in, as ARNs spell them.
 const (
@@ -55,11 +52,6 @@ func partitionOf(region string) string {
 
 // partitionOrAWS is an estate partition field with its default.
 func partitionOrAWS(p string) string { return or(p, partitionAWS) }
-
-// knows says whether region is one of the partition's Regions.
-func (p *partition) knows(region string) bool {
-	return slices.Contains(p.defaults, region) || slices.Contains(p.optIn, region)
-}
 
 // accountRegionSet is an account's enabled Regions: those listed, or its
 // partition's default Regions.

@@ -440,6 +440,8 @@ type stringFilter struct {
 
 // getFindings is GetFindings with the filters Id, RecordState and
 // ComplianceStatus (EQUALS, NOT_EQUALS, PREFIX), MaxResults and NextToken.
+// Other filters are refused; SortCriteria is accepted and ignored (findings
+// come in import order).
 func (s *Server) getFindings(c *call) (any, *apiError) {
 	var in struct {
 		Filters      map[string][]stringFilter `json:"Filters"`
