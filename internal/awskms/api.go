@@ -9,7 +9,6 @@ package awskms
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -62,22 +61,18 @@ type STSAPI interface {
 //     delegated administrator may call it. Errors: AccessDeniedException,
 //     AWSOrganizationsNotInUseException, InvalidInputException,
 //     ServiceException, TooManyRequestsException.
+//   - ListAccountsForParent lists the accounts directly under a root or OU
+//     (MaxResults 1–20, NextToken as ListAccounts). ListChildren lists a
+//     parent's child OUs (ChildType ORGANIZATIONAL_UNIT) or accounts. Both
+//     fail with ParentNotFoundException for an ID the organization lacks.
 type OrganizationsAPI interface {
+	ListAccountsForParent(ctx context.Context, in *organizations.ListAccountsForParentInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
+	ListChildren(ctx context.Context, in *organizations.ListChildrenInput, optFns ...func(*organizations.Options)) (*organizations.ListChildrenOutput, error)
 	ListAccounts(ctx context.Context, in *organizations.ListAccountsInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsOutput, error)
-}
-
-// EC2API is the part of the EC2 client the inventory uses.
-//
-//   - DescribeRegions lists the Regions enabled for the account (without
-//     AllRegions); it is not paginated. Errors: UnauthorizedOperation,
-//     AuthFailure, RequestLimitExceeded.
-type EC2API interface {
-	DescribeRegions(ctx context.Context, in *ec2.DescribeRegionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
 }
 
 var (
 	_ KMSAPI           = (*kms.Client)(nil)
 	_ STSAPI           = (*sts.Client)(nil)
 	_ OrganizationsAPI = (*organizations.Client)(nil)
-	_ EC2API           = (*ec2.Client)(nil)
 )

@@ -19,8 +19,9 @@ import (
 // of a scan.
 type ClientOptions struct {
 	// MaxAttempts is the number of attempts per call, the first included
-	// (default 8: a throttle or a 5xx is retried with backoff before the call
-	// becomes an ERROR).
+	// (default DefaultMaxAttempts: a throttle, a 5xx, a reset connection or
+	// a timeout is retried with jittered exponential backoff before the
+	// call becomes an ERROR).
 	MaxAttempts int
 	// MaxBackoff caps the delay between attempts (default the SDK's 20s).
 	MaxBackoff time.Duration
@@ -35,10 +36,19 @@ type ClientOptions struct {
 	IdleConnsPerHost int
 }
 
+// DefaultMaxAttempts is how often a call is tried before its failure is
+// reported. A scan makes a few calls per key, so a 100,000-key scan makes a
+// few hundred thousand: with a quarter of attempts failing transiently
+// (throttled, 5xx, reset; the emulator's fault test), 15 attempts leave
+// about one chance in ten thousand that any call of such a scan fails for
+// good, where the SDK's default of 3 would fail hundreds. Errors that are
+// not transient (AccessDenied, NotFound) are not retried at all.
+const DefaultMaxAttempts = 15
+
 func (o ClientOptions) retryer() func() aws.Retryer {
 	attempts := o.MaxAttempts
 	if attempts <= 0 {
-		attempts = 8
+		attempts = DefaultMaxAttempts
 	}
 	return func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {

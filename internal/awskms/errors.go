@@ -21,17 +21,11 @@ const (
 	CodeTimeout = "RequestTimeout"
 )
 
-// ScanError is a failure that concerns no single key: a Region whose keys
-// could not be listed (Operation ListKeys or ListAliases), an account that
-// could not be entered (AssumeRole) or whose Regions could not be listed
-// (DescribeRegions), an organization that could not be listed (ListAccounts).
-type ScanError struct {
-	AccountID string
-	Region    string
-	Operation string
-	Code      string
-	Message   string
-}
+// ScanError and SkippedAccount are kmskey's.
+type (
+	ScanError      = kmskey.ScanError
+	SkippedAccount = kmskey.SkippedAccount
+)
 
 // CredentialsError means the scan could not start because the credentials
 // are missing, or AWS rejected them.
@@ -40,7 +34,9 @@ type CredentialsError struct {
 	// (Code says how); false when none could be loaded at all.
 	Rejected bool
 	Code     string
-	Err      error
+	// Profile is the profile of the credentials, with several profiles.
+	Profile string
+	Err     error
 }
 
 func (e *CredentialsError) Error() string {

@@ -6,17 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
@@ -24,13 +18,12 @@ import (
 // Defaults of Options.
 const (
 	DefaultConcurrency     = 32
-	DefaultParallelRegions = 16
+	DefaultParallelRegions = 32
 	DefaultRoleName        = "OrganizationAccountAccessRole"
 	DefaultSessionName     = "kmsrotor"
-	// bootstrapRegion serves the calls that need some Region when none is
-	// configured (STS, EC2 DescribeRegions) and Organizations, whose only
-	// endpoint in the aws partition is in us-east-1 (kms-api.md §9).
-	bootstrapRegion = "us-east-1"
+	// parallelAccounts is how many accounts are entered (role assumed,
+	// Regions listed) at once.
+	parallelAccounts = 8
 )
 
 // Options say what to inventory and how fast.
@@ -38,6 +31,10 @@ type Options struct {
 	// Config holds the base credentials, the default Region, endpoints, the
 	// HTTP client and the retryer (LoadConfig or StaticConfig).
 	Config aws.Config
+	// Profiles, when set, replace Config by one base configuration per
+	// shared-config profile, loaded with LoadProfile.
+	Profiles    []string
+	LoadProfile func(ctx context.Context, profile string) (aws.Config, error)
 
 	// Regions to scan; empty means Config.Region. AllRegions scans each
 	// account's enabled Regions (EC2 DescribeRegions) instead.
@@ -46,20 +43,30 @@ type Options struct {
 
 	// Org scans every ACTIVE account of the caller's organization: the
 	// caller's own with the base credentials, each member through the role
-	// RoleName. RoleARNs scans the accounts of those roles instead of the
-	// caller's. ExternalID is passed to every AssumeRole.
-	Org        bool
-	RoleName   string
-	RoleARNs   []string
-	ExternalID string
+	// RoleName. OUs scans the ACTIVE accounts under those organizational
+	// units (recursively) instead. Accounts scans the listed accounts (IDs,
+	// entered through RoleName, or role ARNs, assumed); RoleARNs is the
+	// same as role ARNs in Accounts. ExcludeAccounts are never scanned.
+	// ExternalID is passed to every AssumeRole, with RoleSessionName
+	// (default "kmsrotor").
+	Org             bool
+	OUs             []string
+	Accounts        []string
+	RoleARNs        []string
+	ExcludeAccounts []string
+	RoleName        string
+	RoleSessionName string
+	ExternalID      string
+	// Shard scans only the accounts of one shard of the run.
+	Shard Shard
 
 	// IncludeDisabled reads the rotation status of Disabled keys too (the
 	// check evaluates them then).
 	IncludeDisabled bool
 
-	// Concurrency is the number of keys described at once per account and
-	// Region (default 32); ParallelRegions the number of account and Region
-	// pairs scanned at once (default 16).
+	// Concurrency is the number of keys read at once per account and Region
+	// (default 32); ParallelRegions the number of account and Region pairs
+	// scanned at once (default 32).
 	Concurrency     int
 	ParallelRegions int
 
@@ -70,352 +77,323 @@ type Options struct {
 	// PaceAlways paces every request from the first; by default pacing
 	// engages per account, Region and operation on the first throttle.
 	PaceAlways bool
+	// Clients, when set, are the run's clients (shared with other commands
+	// of the run); QuotaScale and PaceAlways are theirs then.
+	Clients *Clients
+
+	// Progress, when set, is kept up to date as the scan goes.
+	Progress *Progress
 }
 
-// Result is the inventory: every key found, and every failure that is not
-// one key's. Keys are sorted by account, Region and key ID.
+// Progress counts a scan's work as it goes; its fields are read with Load.
+type Progress struct {
+	Accounts, AccountsDone atomic.Int64
+	Regions, RegionsDone   atomic.Int64
+	Keys                   atomic.Int64
+}
+
+// Events receive what a scan finds, as it finds it. Key, Error and Skipped
+// are never called concurrently, so they may write to one sink.
+type Events struct {
+	// Key receives each key once its facts are read (or failed to be read).
+	// A multi-Region replica comes after its primary when both are scanned,
+	// with the primary's state.
+	Key func(kmskey.Key)
+	// Error receives each failure that is not one key's.
+	Error func(ScanError)
+	// Skipped receives each organization account not scanned (not ACTIVE).
+	Skipped func(SkippedAccount)
+}
+
+// Result is what is known once a scan ends.
 type Result struct {
 	// CallerAccount is the account of the base credentials.
 	CallerAccount string
-	Accounts      []string
-	Regions       []string
-	Keys          []kmskey.Key
-	Errors        []ScanError
+	// Accounts and Regions are those actually scanned, sorted: an account
+	// whose role could not be assumed is an error instead.
+	Accounts []string
+	Regions  []string
 	// Calls counts the requests sent per operation, retries included.
 	Calls map[string]int
-	// Skipped lists organization accounts not scanned (not ACTIVE).
-	Skipped []SkippedAccount
 	// ServerTime is AWS's time, from the Date header of its responses; zero
 	// when no response carried one.
 	ServerTime time.Time
+	// Interrupted is true when the context ended the scan before its end:
+	// the keys sent so far are all that was read.
+	Interrupted bool
 }
 
-// target is one account to scan, with credentials that act in it.
-type target struct {
-	account string
-	// roleARN is the role to assume; empty for the base credentials.
-	roleARN string
-	cfg     aws.Config
+// Scan reads every key of the accounts and Regions opts name and sends each
+// to ev as soon as it is read, so that memory is bounded by the concurrency,
+// not by the estate. Its error is fatal: no usable credentials
+// (*CredentialsError), a selection that cannot be made (*SelectionError),
+// or the caller's identity that cannot be read; when the context is
+// cancelled the Result says Interrupted and the error is nil. Failures in
+// one account, Region or key go to ev.
+func Scan(ctx context.Context, opts Options, ev Events) (*Result, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	sess, err := NewSession(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return sess.Scan(ctx, ev)
 }
 
-type scanner struct {
-	o      Options
-	pace   *pacer
-	calls  counter
-	mu     sync.Mutex
-	keys   []kmskey.Key
-	errs   []ScanError
-	region map[string]bool
-	// entered holds the accounts whose keys were listed (role assumed).
-	entered map[string]bool
-	// skipped lists organization accounts not scanned because not ACTIVE.
-	skipped []SkippedAccount
+func (o Options) withDefaults() (Options, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.ParallelRegions <= 0 {
+		o.ParallelRegions = DefaultParallelRegions
+	}
+	if !o.AllRegions && len(o.Regions) == 0 && o.Config.Region == "" && len(o.Profiles) == 0 {
+		return o, errors.New("no region to scan: name regions or configure one")
+	}
+	o.Regions = slices.Compact(slices.Sorted(slices.Values(o.Regions)))
+	if o.Progress == nil {
+		o.Progress = &Progress{}
+	}
+	return o, nil
 }
 
-// SkippedAccount is an organization account that was not scanned, and why.
-type SkippedAccount struct {
-	AccountID string
-	State     string
-}
-
-// Inventory lists the keys of every account and Region that opts name. The
-// only errors it returns are fatal: no usable credentials (*CredentialsError),
-// a cancelled context, or the caller's identity that cannot be read. Failures
-// in one account, Region or key are in the Result.
-func Inventory(ctx context.Context, opts Options) (*Result, error) {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultConcurrency
+// Scan runs the session's scan (see the package-level Scan).
+func (s *Session) Scan(ctx context.Context, ev Events) (*Result, error) {
+	o, err := s.o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	if opts.ParallelRegions <= 0 {
-		opts.ParallelRegions = DefaultParallelRegions
-	}
-	if opts.RoleName == "" {
-		opts.RoleName = DefaultRoleName
-	}
-	if !opts.AllRegions && len(opts.Regions) == 0 && opts.Config.Region == "" {
-		return nil, errors.New("no region to scan: name regions or configure one")
-	}
-	opts.Regions = slices.Compact(slices.Sorted(slices.Values(opts.Regions)))
-	s := &scanner{o: opts, pace: newPacer(opts.QuotaScale, opts.PaceAlways), region: map[string]bool{}, entered: map[string]bool{}}
-
-	// Resolve the credentials first: the default chain's failure then has a
-	// type of its own, not the text of the first call's error.
-	if opts.Config.Credentials == nil {
-		return nil, &CredentialsError{Err: errors.New("no credentials provider configured")}
-	}
-	if _, err := opts.Config.Credentials.Retrieve(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("scan cancelled: %w", ctx.Err())
-		}
-		return nil, &CredentialsError{Err: err}
-	}
-
-	id, err := s.stsClient(opts.Config, "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	s.o = o
+	out := newEmitter(ev)
+	accounts, err := s.Accounts(ctx, out.error, out.skipped)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("scan cancelled: %w", ctx.Err())
+			return s.result(out, true), nil
 		}
-		if ce := credentialsError(err); ce != nil {
-			return nil, ce
-		}
-		return nil, fmt.Errorf("get caller identity: %w", err)
+		return nil, err
 	}
-	caller := aws.ToString(id.Account)
+	o.Progress.Accounts.Store(int64(len(accounts)))
 
-	targets := s.targets(ctx, caller)
 	var wg sync.WaitGroup
-	regionSlots := make(chan struct{}, opts.ParallelRegions)
-	accountSlots := make(chan struct{}, 8)
-	for _, t := range targets {
+	regionSlots := make(chan struct{}, o.ParallelRegions)
+	accountSlots := make(chan struct{}, parallelAccounts)
+	for _, a := range accounts {
 		wg.Go(func() {
-			accountSlots <- struct{}{}
-			t, regions, ok := s.enter(ctx, t)
+			defer o.Progress.AccountsDone.Add(1)
+			select {
+			case accountSlots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			a, regions, ok := s.enter(ctx, a, out)
 			<-accountSlots
 			if !ok {
 				return
 			}
-			s.mu.Lock()
-			s.entered[t.account] = true
-			s.mu.Unlock()
+			out.entered(a.ID)
+			o.Progress.Regions.Add(int64(len(regions)))
 			var rwg sync.WaitGroup
 			for _, r := range regions {
 				rwg.Go(func() {
+					defer o.Progress.RegionsDone.Add(1)
 					select {
 					case regionSlots <- struct{}{}:
 					case <-ctx.Done():
 						return
 					}
 					defer func() { <-regionSlots }()
-					s.scanRegion(ctx, t, r)
+					s.scanRegion(ctx, a, r, out)
 				})
 			}
 			rwg.Wait()
 		})
 	}
 	wg.Wait()
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("scan cancelled: %w", ctx.Err())
-	}
-
-	linkReplicas(s.keys)
-	res := &Result{CallerAccount: caller, Keys: s.keys, Errors: s.errs, Calls: s.calls.snapshot(),
-		Skipped: s.skipped, ServerTime: s.serverTime()}
-	// Accounts are those actually scanned: one whose role could not be
-	// assumed is in Errors instead.
-	for a := range s.entered {
-		res.Accounts = append(res.Accounts, a)
-	}
-	slices.Sort(res.Accounts)
-	res.Accounts = slices.Compact(res.Accounts)
-	for r := range s.region {
-		res.Regions = append(res.Regions, r)
-	}
-	slices.Sort(res.Regions)
-	slices.SortFunc(res.Keys, func(a, b kmskey.Key) int {
-		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region), cmp.Compare(a.KeyID, b.KeyID))
-	})
-	slices.SortFunc(res.Errors, func(a, b ScanError) int {
-		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region),
-			cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Code, b.Code))
-	})
-	return res, nil
+	return s.result(out, ctx.Err() != nil), nil
 }
 
-// targets lists the accounts to scan: the caller's; the organization's
-// active accounts with --org; the roles' accounts with --role-arn.
-func (s *scanner) targets(ctx context.Context, caller string) []target {
-	base := s.o.Config
-	switch {
-	case len(s.o.RoleARNs) > 0:
-		var ts []target
-		for _, arn := range s.o.RoleARNs {
-			ts = append(ts, target{account: roleAccount(arn), roleARN: arn, cfg: base})
-		}
-		return ts
-	case s.o.Org:
-		ts := []target{{account: caller, cfg: base}}
-		members, err := s.listAccounts(ctx, caller)
-		if err != nil {
-			code, msg := classify(err)
-			s.addError(ScanError{AccountID: caller, Operation: "ListAccounts", Code: code, Message: msg})
-			return ts
-		}
-		for _, a := range members {
-			if a == caller {
-				continue
-			}
-			arn := fmt.Sprintf("arn:%s:iam::%s:role/%s", partition(base.Region), a, s.o.RoleName)
-			ts = append(ts, target{account: a, roleARN: arn, cfg: base})
-		}
-		return ts
-	}
-	return []target{{account: caller, cfg: base}}
+func (s *Session) result(out *emitter, interrupted bool) *Result {
+	out.flush()
+	res := &Result{CallerAccount: s.Caller(), Calls: s.clients.Calls(), ServerTime: s.clients.ServerTime(), Interrupted: interrupted}
+	res.Accounts, res.Regions = out.scanned()
+	return res
 }
 
-// listAccounts returns the IDs of the organization's ACTIVE accounts.
-func (s *scanner) listAccounts(ctx context.Context, caller string) ([]string, error) {
-	client := organizations.NewFromConfig(s.o.Config, func(o *organizations.Options) {
-		o.Region = bootstrapRegion
-		o.APIOptions = append(o.APIOptions, attemptMiddleware(s.pace, &s.calls, caller, bootstrapRegion))
-	})
-	var ids []string
-	p := organizations.NewListAccountsPaginator(OrganizationsAPI(client), &organizations.ListAccountsInput{MaxResults: aws.Int32(20)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range page.Accounts {
-			if accountActive(a) {
-				ids = append(ids, aws.ToString(a.Id))
-				continue
-			}
-			state := string(a.State)
-			if state == "" {
-				state = string(a.Status)
-			}
-			s.mu.Lock()
-			s.skipped = append(s.skipped, SkippedAccount{AccountID: aws.ToString(a.Id), State: state})
-			s.mu.Unlock()
-		}
-	}
-	return ids, nil
-}
-
-// accountActive reads State, falling back to Status, which AWS retires in
-// 2026 (kms-api.md §9).
-func accountActive(a orgtypes.Account) bool {
-	if a.State != "" {
-		return a.State == orgtypes.AccountStateActive
-	}
-	return a.Status == orgtypes.AccountStatusActive
-}
-
-// enter assumes the target's role, if any, and resolves its Regions. It
-// records an account-level error and returns false when either fails.
-func (s *scanner) enter(ctx context.Context, t target) (target, []string, bool) {
-	if t.roleARN != "" {
-		stsClient := s.stsClient(s.o.Config, t.account)
-		provider := stscreds.NewAssumeRoleProvider(stsClient, t.roleARN, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = DefaultSessionName
-			if s.o.ExternalID != "" {
-				o.ExternalID = aws.String(s.o.ExternalID)
-			}
-		})
-		cache := aws.NewCredentialsCache(provider)
-		if _, err := cache.Retrieve(ctx); err != nil {
-			if ctx.Err() == nil {
-				code, msg := classify(err)
-				s.addError(ScanError{AccountID: t.account, Operation: "AssumeRole", Code: code,
-					Message: fmt.Sprintf("assume role %s: %s", t.roleARN, msg)})
-			}
-			return t, nil, false
-		}
-		t.cfg = t.cfg.Copy()
-		t.cfg.Credentials = cache
-	}
-
-	if !s.o.AllRegions {
-		regions := s.o.Regions
-		if len(regions) == 0 {
-			regions = []string{s.o.Config.Region}
-		}
-		return t, regions, true
-	}
-	client := ec2.NewFromConfig(t.cfg, func(o *ec2.Options) {
-		o.Region = s.homeRegion()
-		o.APIOptions = append(o.APIOptions, attemptMiddleware(s.pace, &s.calls, t.account, o.Region))
-	})
-	out, err := EC2API(client).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+// enter assumes the account's role, if any, and resolves its Regions. It
+// sends an account-level error and returns false when either fails.
+func (s *Session) enter(ctx context.Context, a Account, out *emitter) (Account, []string, bool) {
+	a, err := s.Enter(ctx, a)
 	if err != nil {
 		if ctx.Err() == nil {
 			code, msg := classify(err)
-			s.addError(ScanError{AccountID: t.account, Operation: "DescribeRegions", Code: code, Message: msg})
+			out.error(ScanError{AccountID: a.ID, Operation: "AssumeRole", Code: code,
+				Message: fmt.Sprintf("assume role %s: %s", a.RoleARN, msg)})
 		}
-		return t, nil, false
+		return a, nil, false
 	}
-	var regions []string
-	for _, r := range out.Regions {
-		regions = append(regions, aws.ToString(r.RegionName))
+	regions := s.o.Regions
+	if len(regions) == 0 && !s.o.AllRegions {
+		regions = []string{a.cfg.Region}
 	}
-	slices.Sort(regions)
-	return t, regions, true
+	regions, err = s.Regions(ctx, a, regions, s.o.AllRegions)
+	if err != nil {
+		if ctx.Err() == nil {
+			code, msg := classify(err)
+			op := "DescribeRegions"
+			if !s.o.AllRegions {
+				op = ""
+			}
+			out.error(ScanError{AccountID: a.ID, Operation: op, Code: code, Message: msg})
+		}
+		return a, nil, false
+	}
+	return a, regions, true
 }
 
-// homeRegion is the Region for calls that are not about one Region's keys.
-func (s *scanner) homeRegion() string {
+// emitter serialises what the scan's goroutines find into Events, and holds
+// the one index the scan needs across keys: each primary's state, so that a
+// replica is sent after its primary with that state. Replicas whose primary
+// has not been read yet wait in pending; nothing else is kept.
+type emitter struct {
+	mu      sync.Mutex
+	ev      Events
+	primary map[string]string // primary ARN → its KeyState
+	pending map[string][]kmskey.Key
+	account map[string]bool
+	region  map[string]bool
+}
+
+func newEmitter(ev Events) *emitter {
+	return &emitter{ev: ev, primary: map[string]string{}, pending: map[string][]kmskey.Key{},
+		account: map[string]bool{}, region: map[string]bool{}}
+}
+
+func (e *emitter) key(k kmskey.Key) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch {
-	case s.o.Config.Region != "":
-		return s.o.Config.Region
-	case len(s.o.Regions) > 0:
-		return s.o.Regions[0]
+	case k.IsReplica() && k.PrimaryARN != "":
+		state, seen := e.primary[k.PrimaryARN]
+		if !seen {
+			e.pending[k.PrimaryARN] = append(e.pending[k.PrimaryARN], k)
+			return
+		}
+		k.PrimaryState = state
+		e.send(k)
+	case k.MultiRegionType == kmskey.MultiRegionPrimary:
+		// A primary that could not be described has no state to give.
+		state := ""
+		if k.Err == nil {
+			state = k.State
+		}
+		e.primary[k.ARN] = state
+		e.send(k)
+		for _, r := range e.pending[k.ARN] {
+			r.PrimaryState = state
+			e.send(r)
+		}
+		delete(e.pending, k.ARN)
+	default:
+		e.send(k)
 	}
-	return bootstrapRegion
 }
 
-func (s *scanner) stsClient(cfg aws.Config, account string) *sts.Client {
-	region := s.homeRegion()
-	return sts.NewFromConfig(cfg, func(o *sts.Options) {
-		o.Region = region
-		o.APIOptions = append(o.APIOptions, attemptMiddleware(s.pace, &s.calls, account, region))
-	})
-}
-
-func (s *scanner) kmsClient(t target, region string) *kms.Client {
-	return kms.NewFromConfig(t.cfg, func(o *kms.Options) {
-		o.Region = region
-		o.APIOptions = append(o.APIOptions, attemptMiddleware(s.pace, &s.calls, t.account, region))
-	})
-}
-
-func (s *scanner) addError(e ScanError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.errs = append(s.errs, e)
-}
-
-func (s *scanner) addKeys(region string, ks []kmskey.Key) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.region[region] = true
-	s.keys = append(s.keys, ks...)
-}
-
-// roleAccount is the account ID in a role ARN (arn:aws:iam::123456789012:role/x).
-func roleAccount(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return ""
+func (e *emitter) send(k kmskey.Key) {
+	if e.ev.Key != nil {
+		e.ev.Key(k)
 	}
-	return parts[4]
 }
 
-// partition guesses the ARN partition from a Region name.
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
-}
-
-// serverTime is the latest time AWS reported in a Date header.
-func (s *scanner) serverTime() time.Time { return s.calls.latestDate() }
-
-// linkReplicas gives each multi-Region replica the state of its primary when
-// the primary was scanned too: a replica is classified as its primary.
-func linkReplicas(keys []kmskey.Key) {
-	state := make(map[string]string)
-	for _, k := range keys {
-		if k.MultiRegionType == kmskey.MultiRegionPrimary && k.Err == nil {
-			state[k.ARN] = k.State
+// flush sends the replicas whose primary was not scanned, in a stable order.
+func (e *emitter) flush() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, arn := range slices.Sorted(mapKeys(e.pending)) {
+		for _, r := range e.pending[arn] {
+			e.send(r)
 		}
 	}
-	for i := range keys {
-		if keys[i].IsReplica() {
-			keys[i].PrimaryState = state[keys[i].PrimaryARN]
+	clear(e.pending)
+}
+
+func (e *emitter) error(se ScanError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ev.Error != nil {
+		e.ev.Error(se)
+	}
+}
+
+func (e *emitter) skipped(sa SkippedAccount) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ev.Skipped != nil {
+		e.ev.Skipped(sa)
+	}
+}
+
+func (e *emitter) entered(account string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.account[account] = true
+}
+
+func (e *emitter) regionScanned(region string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.region[region] = true
+}
+
+func (e *emitter) scanned() (accounts, regions []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Sorted(mapKeys(e.account)), slices.Sorted(mapKeys(e.region))
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
 		}
 	}
+}
+
+// Inventory is Scan with every key, error and skipped account collected, and
+// keys sorted by account, Region and key ID: for callers that need the
+// whole estate at once (tests, small estates). A cancelled context is an
+// error here.
+func Inventory(ctx context.Context, opts Options) (*Collected, error) {
+	c := &Collected{}
+	res, err := Scan(ctx, opts, Events{
+		Key:     func(k kmskey.Key) { c.Keys = append(c.Keys, k) },
+		Error:   func(e ScanError) { c.Errors = append(c.Errors, e) },
+		Skipped: func(a SkippedAccount) { c.Skipped = append(c.Skipped, a) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Interrupted {
+		return nil, fmt.Errorf("scan cancelled: %w", ctx.Err())
+	}
+	c.Result = *res
+	slices.SortFunc(c.Keys, func(a, b kmskey.Key) int {
+		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region), cmp.Compare(a.KeyID, b.KeyID))
+	})
+	slices.SortFunc(c.Errors, func(a, b ScanError) int {
+		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region),
+			cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Code, b.Code))
+	})
+	return c, nil
+}
+
+// Collected is an inventory held whole.
+type Collected struct {
+	Result
+	Keys    []kmskey.Key
+	Errors  []ScanError
+	Skipped []SkippedAccount
 }

@@ -617,16 +617,32 @@ func TestInventoryServerTime(t *testing.T) {
 	}
 }
 
-func TestLinkReplicas(t *testing.T) {
+// TestEmitterLinksReplicas checks the replica index: a replica is sent
+// after its primary with the primary's state, whichever is read first, and
+// a replica whose primary is never read is sent at the end without one.
+func TestEmitterLinksReplicas(t *testing.T) {
 	primary := "arn:aws:kms:us-east-1:111111111111:key/mrk-1"
-	keys := []kmskey.Key{
-		{ARN: primary, MultiRegionType: kmskey.MultiRegionPrimary, State: kmskey.StatePendingReplicaDeletion},
-		{ARN: "arn:aws:kms:eu-west-1:111111111111:key/mrk-1", MultiRegionType: kmskey.MultiRegionReplica, PrimaryARN: primary, State: kmskey.StateEnabled},
-		{ARN: "arn:aws:kms:eu-west-1:111111111111:key/mrk-2", MultiRegionType: kmskey.MultiRegionReplica, PrimaryARN: "arn:aws:kms:us-west-2:111111111111:key/mrk-2"},
-	}
-	linkReplicas(keys)
-	if keys[1].PrimaryState != kmskey.StatePendingReplicaDeletion || keys[2].PrimaryState != "" {
-		t.Errorf("linkReplicas: got primary states %q and %q, want %q and none (primary not scanned)",
-			keys[1].PrimaryState, keys[2].PrimaryState, kmskey.StatePendingReplicaDeletion)
+	p := kmskey.Key{ARN: primary, MultiRegionType: kmskey.MultiRegionPrimary, State: kmskey.StatePendingReplicaDeletion}
+	r1 := kmskey.Key{ARN: "arn:aws:kms:eu-west-1:111111111111:key/mrk-1", MultiRegionType: kmskey.MultiRegionReplica, PrimaryARN: primary, State: kmskey.StateEnabled}
+	r2 := kmskey.Key{ARN: "arn:aws:kms:eu-west-1:111111111111:key/mrk-2", MultiRegionType: kmskey.MultiRegionReplica, PrimaryARN: "arn:aws:kms:us-west-2:111111111111:key/mrk-2"}
+	for _, order := range [][]kmskey.Key{{p, r1, r2}, {r1, r2, p}, {r2, r1, p}} {
+		var got []kmskey.Key
+		e := newEmitter(Events{Key: func(k kmskey.Key) { got = append(got, k) }})
+		for _, k := range order {
+			e.key(k)
+		}
+		e.flush()
+		var arns []string
+		for _, k := range got {
+			arns = append(arns, k.ARN)
+		}
+		want := []string{p.ARN, r1.ARN, r2.ARN}
+		if !slices.Equal(arns, want) {
+			t.Fatalf("order %v: sent %v, want %v (replica after its primary, orphans last)", order, arns, want)
+		}
+		if got[1].PrimaryState != kmskey.StatePendingReplicaDeletion || got[2].PrimaryState != "" {
+			t.Errorf("order %v: primary states %q and %q, want %q and none (primary not scanned)",
+				order, got[1].PrimaryState, got[2].PrimaryState, kmskey.StatePendingReplicaDeletion)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"golang.org/x/time/rate"
 )
 
 // Quotas are AWS KMS's default request quotas, in requests per second per
@@ -58,46 +59,35 @@ var Quotas = map[string]float64{
 // conservative quota of any KMS operation, never unpaced.
 const unknownQuota = 5
 
-// bucket is a token bucket: it refills at rate tokens per second up to burst.
-// A caller takes a token at once, going into debt if none is left, and waits
-// until the debt would have been refilled; so callers are served in arrival
-// order and the long-run rate never exceeds rate.
-type bucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
+// bucket is a token bucket (golang.org/x/time/rate): it refills at rate
+// tokens per second up to burst. A caller takes a token at once, going into
+// debt if none is left, and waits until the debt would have been refilled;
+// so callers are served in arrival order and the long-run rate never
+// exceeds rate.
+type bucket struct{ lim *rate.Limiter }
+
+func newBucket(r, burst float64, now time.Time) *bucket {
+	lim := rate.NewLimiter(rate.Limit(r), max(1, int(burst)))
+	// Start full at now (a limiter is full until its first use).
+	lim.SetBurstAt(now, max(1, int(burst)))
+	return &bucket{lim: lim}
 }
 
-func newBucket(rate, burst float64, now time.Time) *bucket {
-	return &bucket{rate: rate, burst: burst, tokens: burst, last: now}
-}
-
-// reserve takes one token at now and returns how long to wait before using it.
+// reserve takes one token at now and returns how long to wait before using
+// it, with the reservation to cancel if it is not used.
 func (b *bucket) reserve(now time.Time) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now.After(b.last) {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-		b.last = now
-	}
-	b.tokens--
-	if b.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+	d, _ := b.take(now)
+	return d
 }
 
-// cancel gives back a token that was reserved but not used.
-func (b *bucket) cancel() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.tokens = min(b.burst, b.tokens+1)
+func (b *bucket) take(now time.Time) (time.Duration, *rate.Reservation) {
+	r := b.lim.ReserveN(now, 1)
+	return r.DelayFrom(now), r
 }
 
 func (b *bucket) wait(ctx context.Context) error {
-	d := b.reserve(time.Now())
+	now := time.Now()
+	d, r := b.take(now)
 	if d <= 0 {
 		return nil
 	}
@@ -107,7 +97,8 @@ func (b *bucket) wait(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		b.cancel()
+		// Give back the token that was reserved but not used.
+		r.CancelAt(time.Now())
 		return ctx.Err()
 	}
 }
@@ -159,13 +150,13 @@ func (p *pacer) wait(ctx context.Context, account, region, op string) error {
 		// worth, and keep ours to half of that. Ours then never runs ahead of
 		// AWS's by more than half a second of quota, which absorbs requests
 		// that network and scheduling jitter bunch together on arrival.
-		rate := q * p.scale
-		burst := max(1, rate/2)
+		r := q * p.scale
+		burst := max(1, r/2)
 		if !p.always {
 			// Engaged by a throttle: AWS's bucket is empty now, so start ours empty.
 			burst = 1
 		}
-		b = newBucket(rate, burst, time.Now())
+		b = newBucket(r, burst, time.Now())
 		p.buckets[k] = b
 	}
 	p.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
 
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
@@ -74,19 +75,15 @@ func (e *APIError) ErrorCode() string    { return e.Code }
 func (e *APIError) ErrorMessage() string { return e.Message }
 
 // ErrorFault says whose fault the error is: 5xx are the server's.
-func (e *APIError) ErrorFault() interface{ String() string } {
+func (e *APIError) ErrorFault() smithy.ErrorFault {
 	if e.StatusCode >= 500 {
-		return faultString("server")
+		return smithy.FaultServer
 	}
-	return faultString("client")
+	return smithy.FaultClient
 }
 
 // HTTPStatusCode lets the SDK's retryer retry 5xx answers.
 func (e *APIError) HTTPStatusCode() int { return e.StatusCode }
-
-type faultString string
-
-func (f faultString) String() string { return string(f) }
 
 // Endpoint is the URL requests go to.
 func (r *Raw) Endpoint(ctx context.Context) string {

@@ -21,10 +21,11 @@ const (
 )
 
 // scanRegion inventories one account's keys in one Region: it lists keys
-// and aliases at the same time, and describes each key as soon as its page
-// arrives, with Concurrency workers.
-func (s *scanner) scanRegion(ctx context.Context, t target, region string) {
-	client := s.kmsClient(t, region)
+// and aliases at the same time, and reads each key as soon as its page
+// arrives, with Concurrency workers. Keys are sent as they are read once
+// the aliases are known; those read before wait for them.
+func (s *Session) scanRegion(ctx context.Context, a Account, region string, out *emitter) {
+	client := s.KMS(a, region)
 
 	var aliases map[string][]string
 	var aliasErr error
@@ -41,8 +42,16 @@ func (s *scanner) scanRegion(ctx context.Context, t target, region string) {
 		listErr = listKeys(ctx, client, entries)
 	}()
 
+	// early holds keys read before the aliases were listed.
 	var mu sync.Mutex
-	var keys []kmskey.Key
+	var early []kmskey.Key
+	named := false
+	listed := 0
+	send := func(k kmskey.Key) {
+		k.Aliases = aliases[k.KeyID]
+		out.key(k)
+		s.o.Progress.Keys.Add(1)
+	}
 	var wg sync.WaitGroup
 	for range s.o.Concurrency {
 		wg.Go(func() {
@@ -50,34 +59,52 @@ func (s *scanner) scanRegion(ctx context.Context, t target, region string) {
 				if ctx.Err() != nil {
 					continue // drain: the lister stops on the cancelled context
 				}
-				k := s.readKey(ctx, client, t.account, region, e)
+				k := s.readKey(ctx, client, a.ID, region, e)
+				if ctx.Err() != nil && k.Err != nil {
+					continue // cut short by the interruption, not a fact
+				}
 				mu.Lock()
-				keys = append(keys, k)
+				listed++
+				if !named {
+					select {
+					case <-aliasDone:
+						named = true
+						for _, k := range early {
+							send(k)
+						}
+						early = nil
+					default:
+						early = append(early, k)
+						mu.Unlock()
+						continue
+					}
+				}
 				mu.Unlock()
+				send(k)
 			}
 		})
 	}
 	wg.Wait()
 	<-aliasDone
+	for _, k := range early {
+		send(k)
+	}
 	if ctx.Err() != nil {
 		return
 	}
+	out.regionScanned(region)
 
 	if listErr != nil {
 		code, msg := classify(listErr)
-		s.addError(ScanError{AccountID: t.account, Region: region, Operation: "ListKeys", Code: code, Message: msg})
+		out.error(ScanError{AccountID: a.ID, Region: region, Operation: "ListKeys", Code: code, Message: msg})
 	}
-	if aliasErr != nil && (listErr == nil || len(keys) > 0) {
+	if aliasErr != nil && (listErr == nil || listed > 0) {
 		// The keys are still classified; only their names are missing. With
 		// no key listed at all, the ListKeys entry already says the Region
 		// is lost and the aliases would name nothing.
 		code, msg := classify(aliasErr)
-		s.addError(ScanError{AccountID: t.account, Region: region, Operation: "ListAliases", Code: code, Message: msg})
+		out.error(ScanError{AccountID: a.ID, Region: region, Operation: "ListAliases", Code: code, Message: msg})
 	}
-	for i := range keys {
-		keys[i].Aliases = aliases[keys[i].KeyID]
-	}
-	s.addKeys(region, keys)
 }
 
 // listKeys sends every key of the Region to out, page by page. Keys of the
@@ -126,7 +153,7 @@ func listAliases(ctx context.Context, client KMSAPI) (map[string][]string, error
 
 // readKey describes one key and, when its class needs it, reads its
 // rotation status. A failure is kept in the key's Err with what is known.
-func (s *scanner) readKey(ctx context.Context, client KMSAPI, account, region string, e kmstypes.KeyListEntry) kmskey.Key {
+func (s *Session) readKey(ctx context.Context, client KMSAPI, account, region string, e kmstypes.KeyListEntry) kmskey.Key {
 	k := kmskey.Key{
 		Source:    kmskey.SourceAWS,
 		AccountID: account,

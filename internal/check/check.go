@@ -51,7 +51,8 @@ func Evaluate(k kmskey.Key, p Policy) Finding {
 	f.Status, f.Reason, f.Message = status, reason, msg
 	f.Severity = severity(status)
 	f.Remediation = remediation(k, f, p)
-	f.Compliance = Compliance()
+	f.Compliance = RotationRule.Compliance
+	f.ID = f.StableID()
 	return f
 }
 

@@ -53,7 +53,10 @@ const CheckID = "kms_cmk_rotation_enabled"
 // finding object of the versioned document (DESIGN.md); every other output
 // format is written from these fields only.
 type Finding struct {
-	CheckID  string `json:"check_id"`
+	CheckID string `json:"check_id"`
+	// ID is the finding's stable identifier (FindingID, IaCFindingID): the
+	// same key under the same rule has the same ID in every run and shard.
+	ID       string `json:"finding_id"`
 	Status   Status `json:"status"`
 	Reason   string `json:"reason"`
 	Message  string `json:"message"`
@@ -78,9 +81,11 @@ type Finding struct {
 	// Error is set on ERROR findings: the failed operation and AWS error code.
 	Error *ErrorFacts `json:"error,omitempty"`
 
-	Remediation Remediation         `json:"remediation"`
-	Compliance  map[string][]string `json:"compliance"`
-	Muted       bool                `json:"muted"`
+	Remediation Remediation `json:"remediation"`
+	// Compliance is the rule's framework mappings (Rule.Compliance). Every
+	// finding of a rule shares that one map: never mutate it.
+	Compliance map[string][]string `json:"compliance"`
+	Muted      bool                `json:"muted"`
 }
 
 // RotationFacts is the rotation part of a finding. Every field is always
@@ -164,6 +169,8 @@ type Remediation struct {
 	Text string `json:"text"`
 	// CLI is the command the seed document gives, filled in for this key.
 	CLI string `json:"cli,omitempty"`
+	// Console is the console path to the same fix, for a live key.
+	Console string `json:"console,omitempty"`
 	// Terraform and CloudFormation are the IaC fixes.
 	Terraform      string `json:"terraform,omitempty"`
 	CloudFormation string `json:"cloudformation,omitempty"`
@@ -186,17 +193,21 @@ type Edit struct {
 // Sort orders findings deterministically: live findings by account, Region
 // and key; IaC findings by file and line.
 func Sort(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			cmp.Compare(a.AccountID, b.AccountID),
-			cmp.Compare(a.Region, b.Region),
-			cmp.Compare(a.File, b.File),
-			cmp.Compare(a.StartLine, b.StartLine),
-			cmp.Compare(a.KeyID, b.KeyID),
-			cmp.Compare(a.KeyARN, b.KeyARN),
-			cmp.Compare(a.Resource, b.Resource),
-		)
-	})
+	slices.SortStableFunc(fs, func(a, b Finding) int { return Compare(&a, &b) })
+}
+
+// Compare is Sort's order: a negative number when a sorts before b, zero
+// when they tie (a stable sort then keeps their arrival order).
+func Compare(a, b *Finding) int {
+	return cmp.Or(
+		cmp.Compare(a.AccountID, b.AccountID),
+		cmp.Compare(a.Region, b.Region),
+		cmp.Compare(a.File, b.File),
+		cmp.Compare(a.StartLine, b.StartLine),
+		cmp.Compare(a.KeyID, b.KeyID),
+		cmp.Compare(a.KeyARN, b.KeyARN),
+		cmp.Compare(a.Resource, b.Resource),
+	)
 }
 
 // Summary counts findings by status; muted FAILs are counted apart.
@@ -217,24 +228,30 @@ type Summary struct {
 // Summarize counts the findings.
 func Summarize(fs []Finding) Summary {
 	var s Summary
-	for _, f := range fs {
-		s.Total++
-		if f.Muted {
-			s.Muted++
-			continue
-		}
-		switch f.Status {
-		case StatusPass:
-			s.Pass++
-		case StatusFail:
-			s.Fail++
-		case StatusManual:
-			s.Manual++
-		case StatusSkipped:
-			s.Skipped++
-		case StatusError:
-			s.Error++
-		}
+	for i := range fs {
+		s.Add(&fs[i])
 	}
 	return s
+}
+
+// Add counts one more finding: a streaming writer keeps a Summary and adds
+// each finding as it arrives.
+func (s *Summary) Add(f *Finding) {
+	s.Total++
+	if f.Muted {
+		s.Muted++
+		return
+	}
+	switch f.Status {
+	case StatusPass:
+		s.Pass++
+	case StatusFail:
+		s.Fail++
+	case StatusManual:
+		s.Manual++
+	case StatusSkipped:
+		s.Skipped++
+	case StatusError:
+		s.Error++
+	}
 }

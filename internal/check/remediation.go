@@ -7,29 +7,26 @@ import (
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
-// DocURL is AWS's page on rotating KMS keys.
-const DocURL = "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html"
-
-// remediation says how to fix a finding, on the primary for a replica, as the
-// seed document writes the fix.
+// remediation says how to fix a finding, on the primary for a replica, in
+// the rule catalog's words (catalog.go) filled in for this key.
 func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
-	r := Remediation{URL: DocURL}
+	r := Remediation{URL: RotationRule.URL}
 	switch f.Status {
 	case StatusPass:
-		r.Text = "Nothing to do."
+		r.Text = advicePass
 		return r
 	case StatusSkipped:
-		r.Text = "Nothing to do: the check does not apply to this key."
+		r.Text = adviceSkipped
 		return r
 	case StatusError:
-		r.Text = fmt.Sprintf("Grant the scanning principal %s on this key (or retry later if throttled), then scan again.", permissionFor(f.Error))
+		r.Text = fmt.Sprintf(adviceErrorFmt, permissionFor(f.Error))
 		return r
 	case StatusManual:
 		if f.Reason == ReasonImportedKeyMaterial {
-			r.Text = "Keys with imported material cannot rotate automatically: import new key material (ImportType NEW_KEY_MATERIAL) and run aws kms rotate-key-on-demand, on a schedule."
-			r.URL = "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys-on-demand.html"
+			r.Text = adviceImported
+			r.URL = OnDemandDocURL
 		} else {
-			r.Text = "Resolve the value by hand; if the key is customer-managed symmetric with AWS_KMS origin, enable rotation."
+			r.Text = adviceUnresolved
 		}
 		return r
 	}
@@ -47,24 +44,24 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 		if k.IsReplica() {
 			primary := k.PrimaryResource
 			if primary == "" {
-				primary = "of this replica"
+				primary = unknownPrimaryOfReplica
 			}
-			r.Text = fmt.Sprintf("Enable rotation on the primary key %s; this replica shares its rotation.", primary)
-			r.Terraform = "enable_key_rotation = true"
-			r.CloudFormation = "EnableKeyRotation: true"
+			// The replica's own lines are not where rotation is set: the
+			// primary takes the flag, with no period of this replica's.
+			fx := EnableFix(primary, "", "", 0)
+			r.Text = fmt.Sprintf(adviceIaCReplicaFmt, primary)
+			r.Terraform = strings.Join(fx.Terraform, "\n")
+			r.CloudFormation = strings.Join(fx.CloudFormation, "\n")
 			return r
 		}
-		r.Text = "Set enable_key_rotation = true (Terraform) or EnableKeyRotation: true (CloudFormation)"
+		fx := EnableFix(k.Resource, "", "", period)
+		r.Text = adviceIaCEnable
 		if period > 0 {
-			r.Text += fmt.Sprintf(" with a rotation period of at most %d days", period)
+			r.Text += fmt.Sprintf(adviceIaCPeriodFmt, period)
 		}
 		r.Text += "."
-		r.Terraform = "enable_key_rotation = true"
-		r.CloudFormation = "EnableKeyRotation: true"
-		if period > 0 {
-			r.Terraform += fmt.Sprintf("\nrotation_period_in_days = %d", period)
-			r.CloudFormation += fmt.Sprintf("\nRotationPeriodInDays: %d", period)
-		}
+		r.Terraform = strings.Join(fx.Terraform, "\n")
+		r.CloudFormation = strings.Join(fx.CloudFormation, "\n")
 		return r
 	}
 
@@ -77,41 +74,33 @@ func remediation(k kmskey.Key, f Finding, p Policy) Remediation {
 		keyID = target
 	}
 	r.TargetKeyARN, r.TargetRegion = target, region
-	var b strings.Builder
+	var fx Fix
 	if f.Reason == ReasonRotationOverdue {
-		// Re-enabling rotation would only restart its clock and hide the
-		// finding; rotating on demand renews the material now.
-		fmt.Fprintf(&b, "aws kms rotate-key-on-demand --key-id %s", keyID)
+		fx = RotateNowFix("key "+keyID, keyID, region)
 	} else {
-		fmt.Fprintf(&b, "aws kms enable-key-rotation --key-id %s", keyID)
-		if period > 0 {
-			fmt.Fprintf(&b, " --rotation-period-in-days %d", period)
-		}
+		fx = EnableFix("key "+keyID, keyID, region, period)
 	}
-	if region != "" {
-		fmt.Fprintf(&b, " --region %s", region)
-	}
-	r.CLI = b.String()
+	r.CLI, r.Console = fx.CLI, fx.Console
 	switch {
 	case f.Reason == ReasonRotationOverdue:
-		r.Text = "Rotation is enabled but has not happened on time: rotate the key material on demand now, and check its history with aws kms list-key-rotations."
+		r.Text = adviceOverdue
 	case k.State == kmskey.StateDisabled || (k.IsReplica() && k.PrimaryState == kmskey.StateDisabled):
-		r.Text = "The key is disabled, and AWS changes rotation only on an enabled key: enable it first (aws kms enable-key) if it is still in use, then enable automatic key rotation."
+		r.Text = adviceDisabledKey
 	case k.IsReplica():
-		r.Text = fmt.Sprintf("Enable automatic rotation on the primary key %s in %s; its replicas share it.", target, region)
+		r.Text = fmt.Sprintf(adviceLiveReplicaFmt, target, region)
 	case f.Reason == ReasonPeriodExceedsPolicy:
-		r.Text = fmt.Sprintf("Shorten the rotation period to %d days.", period)
+		r.Text = fmt.Sprintf(adviceShortenFmt, period)
 	case period > 0:
-		r.Text = fmt.Sprintf("Enable automatic key rotation every %d days.", period)
+		r.Text = fmt.Sprintf(adviceEnablePeriodFmt, period)
 	default:
-		r.Text = "Enable automatic key rotation."
+		r.Text = adviceEnable
 	}
 	return r
 }
 
 func permissionFor(e *ErrorFacts) string {
 	if e == nil || e.Operation == "" {
-		return "kms:ListKeys, kms:DescribeKey, kms:GetKeyRotationStatus and kms:ListAliases"
+		return defaultReadPermissions
 	}
 	return "kms:" + e.Operation
 }

@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -29,6 +30,7 @@ type Env struct {
 	Stderr     io.Writer
 	StdoutTTY  bool
 	StdinTTY   bool
+	StderrTTY  bool
 	Getenv     func(string) string
 	LookupEnv  func(string) (string, bool)
 	Now        func() time.Time
@@ -36,10 +38,20 @@ type Env struct {
 	WorkingDir string
 }
 
-// System is the Env of the running process; its context is cancelled on
-// SIGINT and SIGTERM.
+// System is the Env of the running process. Its context is cancelled on
+// the first SIGINT or SIGTERM, with the signal as its cause, so a command
+// stops and writes what it has; a second signal exits at once.
 func System() *Env {
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := <-sigs
+		cancel(&signalError{name: signalName(first)})
+		<-sigs
+		fmt.Fprintln(os.Stderr, "kmsrotor: interrupted twice: exiting now; a report being written is incomplete")
+		os.Exit(130)
+	}()
 	wd, _ := os.Getwd()
 	return &Env{
 		Stdin:      os.Stdin,
@@ -47,12 +59,25 @@ func System() *Env {
 		Stderr:     os.Stderr,
 		StdoutTTY:  isTerminal(os.Stdout),
 		StdinTTY:   isTerminal(os.Stdin),
+		StderrTTY:  isTerminal(os.Stderr),
 		Getenv:     os.Getenv,
 		LookupEnv:  os.LookupEnv,
 		Now:        time.Now,
 		Context:    ctx,
 		WorkingDir: wd,
 	}
+}
+
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ name string }
+
+func (e *signalError) Error() string { return "interrupted by " + e.name }
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
 }
 
 func isTerminal(f *os.File) bool {
@@ -96,20 +121,41 @@ CloudFormation files.` + exitCodeHelp,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
 	root.AddCommand(newScanCmd(env), newIacCmd(env), newEmulatorCmd(env))
+	root.AddCommand(newMergeCmd(env))
+	root.AddCommand(newFixCmd(env))
+	root.AddCommand(newRotateNowCmd(env))
+	root.AddCommand(newIAMPolicyCmd(env))
 	return root
 }
 
 // batchGC trades heap for time in a command that is a short batch job
 // (kmsrotor iac, kmsrotor scan): the garbage collector runs at GOGC=400
-// unless the user chose GOGC. It returns the function that restores the
-// previous setting, since tests run many commands in one process.
+// unless the user chose GOGC, under a soft memory limit of batchMemoryLimit
+// unless the user chose GOMEMLIMIT, so that a scan of any size stays in the
+// memory it needs for its concurrency (the limit only makes the collector
+// run sooner as the heap nears it). It returns the function that restores
+// the previous settings, since tests run many commands in one process.
 func batchGC(env *Env) (restore func()) {
-	if env.Getenv("GOGC") != "" {
-		return func() {}
+	oldPercent, oldLimit := -2, int64(-1)
+	if env.Getenv("GOGC") == "" {
+		oldPercent = debug.SetGCPercent(400)
 	}
-	old := debug.SetGCPercent(400)
-	return func() { debug.SetGCPercent(old) }
+	if env.Getenv("GOMEMLIMIT") == "" {
+		oldLimit = debug.SetMemoryLimit(batchMemoryLimit)
+	}
+	return func() {
+		if oldPercent != -2 {
+			debug.SetGCPercent(oldPercent)
+		}
+		if oldLimit >= 0 {
+			debug.SetMemoryLimit(oldLimit)
+		}
+	}
 }
+
+// batchMemoryLimit is the soft heap limit of a batch command: a scan's live
+// heap is a few tens of megabytes whatever the estate's size.
+const batchMemoryLimit = 150 << 20
 
 // newDocument starts the report of a run: the tool, the kind of scan, its
 // times and the policy it was judged by.

@@ -118,7 +118,7 @@ func TestScanUsageErrors(t *testing.T) {
 		{"--demo with --profile", []string{"--demo", "--profile", "prod"}, false, "drop --profile or --demo"},
 		{"--org with --role-arn", []string{"--org", "--role-arn", "arn:aws:iam::222222222222:role/Audit"}, false, "--org and --role-arn"},
 		{"bad role ARN", []string{"--role-arn", "arn:aws:iam::12:role/x"}, false, "is not a role ARN"},
-		{"--role-name without --org", []string{"--role-name", "Audit"}, false, "--role-name applies only with --org"},
+		{"--role-name without --org", []string{"--role-name", "Audit"}, false, "--role-name applies only with --org, --ou or --accounts"},
 		{"--external-id alone", []string{"--external-id", "abc"}, false, "--external-id applies only"},
 		{"policy period below AWS's minimum", []string{"--max-rotation-days", "30"}, false, "outside the range AWS allows"},
 		{"negative grace", []string{"--rotation-grace-days", "-1"}, false, "negative"},

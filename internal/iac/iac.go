@@ -193,6 +193,7 @@ func finish(opts Options, keys []kmskey.Key, diags []Diagnostic, srcs sources, r
 	for i, f := range findings {
 		f.Remediation.Edits = edits[i]
 		f.File = display(opts.Dir, f.File)
+		f.ID = f.StableID() // by the file's name as shown, not where it was read
 		if why, ok := refused[refusalKey{keys[i].File, keys[i].Resource}]; ok {
 			f.Message += " (not fixed automatically: " + why + ")"
 			res.Refused = append(res.Refused, Refusal{File: f.File, Line: f.StartLine, Resource: f.Resource, Reason: why})

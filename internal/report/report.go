@@ -3,6 +3,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
 // SchemaVersion is the version of the JSON document.
@@ -75,23 +77,11 @@ type PolicyFacts struct {
 	IncludeDisabled   bool `json:"include_disabled"`
 }
 
-// SkippedAccount is an organization account that was not scanned, and its state.
-type SkippedAccount struct {
-	AccountID string `json:"account_id"`
-	State     string `json:"state"`
-}
-
-// ScanError is a failure that is not one key's: a Region whose keys could not
-// be listed, an account that could not be entered, a file that does not parse.
-type ScanError struct {
-	AccountID string `json:"account_id,omitempty"`
-	Region    string `json:"region,omitempty"`
-	File      string `json:"file,omitempty"`
-	Line      int    `json:"line,omitempty"`
-	Operation string `json:"operation,omitempty"`
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-}
+// SkippedAccount and ScanError are kmskey's: every source reports them.
+type (
+	SkippedAccount = kmskey.SkippedAccount
+	ScanError      = kmskey.ScanError
+)
 
 // Format is an output format name.
 type Format string
@@ -100,28 +90,38 @@ type Format string
 const (
 	FormatTable Format = "table"
 	FormatJSON  Format = "json"
+	FormatJSONL Format = "jsonl"
 	FormatSARIF Format = "sarif"
 )
 
-// Options adjust human formats.
+// Options adjust the writers.
 type Options struct {
 	// Terminal: aligned and coloured output; otherwise plain and complete.
 	Terminal bool
 	// ShowSkipped lists SKIPPED (and PASS) rows in the table.
 	ShowSkipped bool
+	// NoColor keeps colour out of terminal output (NO_COLOR).
+	NoColor bool
+	// TempDir is where sorting writers spill sorted runs (os.TempDir when
+	// empty); the files are removed at End or on error.
+	TempDir string
+	// RunSize is how many findings a sorting writer holds in memory
+	// (DefaultRunSize when 0).
+	RunSize int
 }
 
-// Writer writes a Document in one format.
-type Writer func(w io.Writer, doc *Document, opts Options) error
+// NewSinkFunc makes the Sink of one format, writing to w.
+type NewSinkFunc func(w io.Writer, opts Options) (Sink, error)
 
-var writers = map[Format]Writer{}
+// sinks is the one seam between formats and callers: one entry per format.
+var sinks = map[Format]NewSinkFunc{}
 
-func register(f Format, w Writer) { writers[f] = w }
+func register(f Format, fn NewSinkFunc) { sinks[f] = fn }
 
 // Formats lists the registered formats, sorted.
 func Formats() []Format {
-	out := make([]Format, 0, len(writers))
-	for f := range writers {
+	out := make([]Format, 0, len(sinks))
+	for f := range sinks {
 		out = append(out, f)
 	}
 	slices.Sort(out)
@@ -135,7 +135,7 @@ func ParseFormat(s string, allowed ...Format) (Format, error) {
 		allowed = Formats()
 	}
 	f := Format(strings.ToLower(strings.TrimSpace(s)))
-	if _, ok := writers[f]; ok && slices.Contains(allowed, f) {
+	if _, ok := sinks[f]; ok && slices.Contains(allowed, f) {
 		return f, nil
 	}
 	names := make([]string, len(allowed))
@@ -145,13 +145,37 @@ func ParseFormat(s string, allowed ...Format) (Format, error) {
 	return "", fmt.Errorf("unknown output format %q: use one of %s", s, strings.Join(names, ", "))
 }
 
-// Write writes doc in format f.
-func Write(w io.Writer, f Format, doc *Document, opts Options) error {
-	wr, ok := writers[f]
+// NewSink returns the writer of format f on w.
+func NewSink(f Format, w io.Writer, opts Options) (Sink, error) {
+	fn, ok := sinks[f]
 	if !ok {
-		return fmt.Errorf("unknown output format %q", f)
+		return nil, fmt.Errorf("unknown output format %q", f)
 	}
-	return wr(w, doc, opts)
+	return fn(w, opts)
+}
+
+// Write writes a whole Document in format f by feeding it through the
+// format's Sink: Begin, each finding, End. It is for batch callers (iac)
+// and tests; the Document's Summary is recomputed from its findings.
+func Write(w io.Writer, f Format, doc *Document, opts Options) error {
+	s, err := NewSink(f, w, opts)
+	if err != nil {
+		return err
+	}
+	return Feed(s, doc)
+}
+
+// Feed sends doc through s.
+func Feed(s Sink, doc *Document) error {
+	if err := s.Begin(Header{SchemaVersion: doc.SchemaVersion, Tool: doc.Tool, Scan: doc.Scan}); err != nil {
+		return err
+	}
+	for i := range doc.Findings {
+		if err := s.Finding(&doc.Findings[i]); err != nil {
+			return err
+		}
+	}
+	return s.End(Trailer{Scan: doc.Scan, Summary: doc.Summary, Errors: doc.Errors})
 }
 
 // Finalize sorts the findings, counts them and sets Complete.
@@ -166,7 +190,18 @@ func (d *Document) Finalize() {
 		d.Errors = []ScanError{}
 	}
 	check.Sort(d.Findings)
+	SortErrors(d.Errors)
 	d.Summary = check.Summarize(d.Findings)
 	d.Summary.ScanErrors = len(d.Errors)
 	d.Scan.Complete = len(d.Errors) == 0 && d.Summary.Error == 0
+}
+
+// SortErrors orders error entries deterministically: by account, Region,
+// file, line, operation and code.
+func SortErrors(errs []ScanError) {
+	slices.SortStableFunc(errs, func(a, b ScanError) int {
+		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region),
+			cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Message, b.Message))
+	})
 }

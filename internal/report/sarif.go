@@ -1,22 +1,21 @@
 package report
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 )
 
-func init() { register(FormatSARIF, writeSARIF) }
+func init() { register(FormatSARIF, newSARIFSink) }
 
 // SARIF constants. The schema URI is the one GitHub code scanning and the
 // SARIF viewers recognise.
@@ -40,6 +39,22 @@ type sarifRun struct {
 	Tool        sarifTool         `json:"tool"`
 	Invocations []sarifInvocation `json:"invocations"`
 	Results     []sarifResult     `json:"results"`
+	ColumnKind  string            `json:"columnKind,omitempty"`
+	Properties  map[string]any    `json:"properties,omitempty"`
+}
+
+// sarifLogOut and sarifRunOut are sarifLog and sarifRun as the sink writes
+// them: Results holds the placeholder of the streamed array.
+type sarifLogOut struct {
+	Schema  string        `json:"$schema"`
+	Version string        `json:"version"`
+	Runs    []sarifRunOut `json:"runs"`
+}
+
+type sarifRunOut struct {
+	Tool        sarifTool         `json:"tool"`
+	Invocations []sarifInvocation `json:"invocations"`
+	Results     string            `json:"results"`
 	ColumnKind  string            `json:"columnKind,omitempty"`
 	Properties  map[string]any    `json:"properties,omitempty"`
 }
@@ -164,7 +179,7 @@ type sarifReplacement struct {
 	InsertedContent sarifText   `json:"insertedContent"`
 }
 
-// writeSARIF writes one SARIF 2.1.0 run. FAIL findings are results of level
+// sarifSink writes one SARIF 2.1.0 run. FAIL findings are results of level
 // error; MANUAL and ERROR are warnings. PASS and SKIPPED keys are left out:
 // code-scanning consumers (GitHub, the SARIF viewers) show every result as an
 // alert line, and a kind "pass" row per compliant key would bury the few that
@@ -172,77 +187,109 @@ type sarifReplacement struct {
 // run's properties still count them. Scan-level errors (an unparsable file, a
 // Region that could not be listed) are error notifications of the invocation,
 // which then did not execute successfully.
-func writeSARIF(w io.Writer, doc *Document, _ Options) error {
-	b := sarifBuilder{doc: doc, ruleIndex: map[string]int{}}
-	for _, f := range doc.Findings {
-		if f.Status == check.StatusPass || f.Status == check.StatusSkipped {
-			continue
-		}
-		b.results = append(b.results, b.result(f))
-	}
+//
+// The results are sorted in check.Sort's order through a spillSorter; End
+// reads them twice, once for the rules (in order of first appearance) and
+// once to stream the results.
+type sarifSink struct {
+	w      io.Writer
+	h      Header
+	sorter *spillSorter
+	sum    check.Summary
+}
 
-	uri := doc.Tool.URL
+func newSARIFSink(w io.Writer, opts Options) (Sink, error) {
+	return &sarifSink{w: w, sorter: newSpillSorter(check.Compare, opts)}, nil
+}
+
+func (s *sarifSink) Begin(h Header) error { s.h = h; return nil }
+
+func (s *sarifSink) Finding(f *check.Finding) error {
+	s.sum.Add(f)
+	if f.Status == check.StatusPass || f.Status == check.StatusSkipped {
+		return nil
+	}
+	if err := s.sorter.Add(f); err != nil {
+		s.sorter.Close()
+		return err
+	}
+	return nil
+}
+
+func (s *sarifSink) End(t Trailer) error {
+	defer s.sorter.Close()
+	b := sarifBuilder{maxDays: t.Scan.Policy.MaxRotationDays, ruleIndex: map[string]int{}}
+	if err := s.sorter.Each(func(f *check.Finding) error { b.rule(*f); return nil }); err != nil {
+		return err
+	}
+	sum := s.sum
+	sum.ScanErrors = len(t.Errors)
+
+	uri := s.h.Tool.URL
 	if uri == "" {
 		uri = defaultToolURI
 	}
-	name := doc.Tool.Name
+	name := s.h.Tool.Name
 	if name == "" {
 		name = "kmsrotor"
 	}
-	inv := sarifInvocation{ExecutionSuccessful: len(doc.Errors) == 0}
-	if !doc.Scan.StartedAt.IsZero() {
-		inv.StartTimeUTC = doc.Scan.StartedAt.UTC().Format(time.RFC3339Nano)
+	inv := sarifInvocation{ExecutionSuccessful: len(t.Errors) == 0}
+	if !t.Scan.StartedAt.IsZero() {
+		inv.StartTimeUTC = t.Scan.StartedAt.UTC().Format(time.RFC3339Nano)
 	}
-	if !doc.Scan.FinishedAt.IsZero() {
-		inv.EndTimeUTC = doc.Scan.FinishedAt.UTC().Format(time.RFC3339Nano)
+	if !t.Scan.FinishedAt.IsZero() {
+		inv.EndTimeUTC = t.Scan.FinishedAt.UTC().Format(time.RFC3339Nano)
 	}
-	for _, e := range doc.Errors {
+	for _, e := range t.Errors {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, notification(e))
 	}
 
 	if b.rules == nil {
 		b.rules = []sarifRule{}
 	}
-	if b.results == nil {
-		b.results = []sarifResult{}
-	}
-	log := sarifLog{
+	log := sarifLogOut{
 		Schema:  sarifSchema,
 		Version: sarifVersion,
-		Runs: []sarifRun{{
+		Runs: []sarifRunOut{{
 			Tool: sarifTool{Driver: sarifDriver{
 				Name:           name,
-				Version:        doc.Tool.Version,
+				Version:        s.h.Tool.Version,
 				InformationURI: uri,
 				Rules:          b.rules,
 			}},
 			Invocations: []sarifInvocation{inv},
-			Results:     b.results,
+			Results:     splicePlaceholder,
 			// Fix regions use column 1 only, which is the same in every
 			// column kind; say which one anyway, as GitHub expects.
 			ColumnKind: "utf16CodeUnits",
 			Properties: map[string]any{
-				"kind":           doc.Scan.Kind,
-				"schema_version": doc.SchemaVersion,
-				"summary":        doc.Summary,
-				"complete":       doc.Scan.Complete,
+				"kind":           t.Scan.Kind,
+				"schema_version": orSchema(s.h.SchemaVersion),
+				"summary":        sum,
+				"complete":       complete(t, s.sum),
 			},
 		}},
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&log); err != nil {
+	bw := bufio.NewWriterSize(s.w, 64<<10)
+	err := writeSpliced(bw, &log, func(item func(v any) error) error {
+		return s.sorter.Each(func(f *check.Finding) error {
+			r := b.result(*f)
+			return item(&r)
+		})
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		return fmt.Errorf("write sarif report: %w", err)
 	}
 	return nil
 }
 
 type sarifBuilder struct {
-	doc       *Document
+	maxDays   int
 	rules     []sarifRule
 	ruleIndex map[string]int
-	results   []sarifResult
 }
 
 // ruleID is stable: the check ID and the reason code, both part of the JSON
@@ -257,17 +304,17 @@ func (b *sarifBuilder) rule(f check.Finding) int {
 	if i, ok := b.ruleIndex[id]; ok {
 		return i
 	}
-	d := describeReason(f.Reason, b.doc.Scan.Policy.MaxRotationDays)
+	d := catalogRule(f).Reason(f.Reason, b.maxDays)
 	b.rules = append(b.rules, sarifRule{
 		ID:                   id,
-		Name:                 d.name,
-		ShortDescription:     sarifText{Text: d.short},
-		FullDescription:      sarifText{Text: d.full},
-		Help:                 sarifMultiText{Text: d.helpText, Markdown: d.helpMarkdown},
-		HelpURI:              check.DocURL,
+		Name:                 d.Name,
+		ShortDescription:     sarifText{Text: d.Title},
+		FullDescription:      sarifText{Text: d.Description},
+		Help:                 sarifMultiText{Text: d.Help, Markdown: d.HelpMarkdown},
+		HelpURI:              catalogRule(f).URL,
 		DefaultConfiguration: sarifConfiguration{Level: sarifLevel(f.Status)},
 		Properties: sarifRuleProps{
-			Tags:             d.tags,
+			Tags:             d.Tags,
 			SecuritySeverity: securitySeverity(f.Severity),
 			// The rule reads declared or API-reported facts, never guesses.
 			Precision: "very-high",
@@ -491,13 +538,7 @@ func sarifFixOf(f check.Finding) (sarifFix, bool) {
 
 // fixDescription says what a fix does, in the finding's language.
 func fixDescription(f check.Finding) string {
-	what := "Apply the change kmsrotor iac --fix makes"
-	switch f.Reason {
-	case check.ReasonRotationDisabled:
-		what = "Enable automatic key rotation"
-	case check.ReasonPeriodExceedsPolicy:
-		what = "Shorten the rotation period"
-	}
+	what := catalogRule(f).Reason(f.Reason, 0).Action
 	return fmt.Sprintf("%s on %s (the change kmsrotor iac --fix makes).", what, orDefault(f.Resource, f.File))
 }
 
@@ -528,197 +569,11 @@ func notification(e ScanError) sarifNotification {
 	return n
 }
 
-// reasonText is the rule metadata of one reason code.
-type reasonText struct {
-	name, short, full      string
-	helpText, helpMarkdown string
-	tags                   []string
-}
-
-var (
-	rotationTags = []string{"security", "aws", "kms", "encryption", "key-rotation"}
-	errorTags    = []string{"aws", "kms", "scan-error"}
-)
-
-// describeReason writes the rule of a reason code, with the seed document's
-// remediation (console, CLI, CloudFormation, Terraform) where it applies.
-// maxDays is the policy's maximum rotation period.
-func describeReason(reason string, maxDays int) reasonText {
-	period := maxDays
-	if period <= 0 {
-		period = 365
+// catalogRule is the catalog's rule of a finding; a finding of a rule the
+// catalog does not know is described as the rotation rule's.
+func catalogRule(f check.Finding) *check.Rule {
+	if r, ok := check.Catalog[f.CheckID]; ok {
+		return r
 	}
-	switch reason {
-	case check.ReasonRotationDisabled:
-		return reasonText{
-			name:  "KMSKeyRotationDisabled",
-			short: "KMS key does not rotate its key material",
-			full: "A customer-managed symmetric encryption KMS key with AWS_KMS key material has automatic rotation disabled, " +
-				"so the same key material protects new data indefinitely. The CIS AWS Foundations Benchmark, AWS FSBP (KMS.4) and PCI DSS require rotation.",
-			helpText:     enableHelpText(0),
-			helpMarkdown: enableHelpMarkdown(0),
-			tags:         rotationTags,
-		}
-	case check.ReasonPeriodExceedsPolicy:
-		return reasonText{
-			name:         "KMSKeyRotationPeriodTooLong",
-			short:        "KMS key rotation period is longer than the policy allows",
-			full:         fmt.Sprintf("The key rotates automatically, but its rotation period is longer than the policy's maximum of %d days.", period),
-			helpText:     enableHelpText(period),
-			helpMarkdown: enableHelpMarkdown(period),
-			tags:         rotationTags,
-		}
-	case check.ReasonRotationOverdue:
-		const text = "Automatic rotation is enabled but the scheduled rotation has not happened within the grace period. " +
-			"List the key's rotations with aws kms list-key-rotations --key-id <key-id>, check that the key is enabled, " +
-			"and rotate it now with aws kms rotate-key-on-demand --key-id <key-id> if needed."
-		return reasonText{
-			name:         "KMSKeyRotationOverdue",
-			short:        "KMS key rotation is overdue",
-			full:         "Automatic rotation is enabled, but the key's next rotation date passed more than the policy's grace period ago.",
-			helpText:     text,
-			helpMarkdown: "Automatic rotation is enabled but the scheduled rotation has not happened within the grace period.\n\n```sh\naws kms list-key-rotations --key-id <key-id> --region <region>\naws kms rotate-key-on-demand --key-id <key-id> --region <region>\n```\n\nCheck that the key is enabled before rotating it on demand.",
-			tags:         rotationTags,
-		}
-	case check.ReasonImportedKeyMaterial:
-		const text = "A key with imported key material (origin EXTERNAL) cannot rotate automatically. " +
-			"Rotate it by hand on a schedule: import new key material (ImportKeyMaterial with ImportType NEW_KEY_MATERIAL), " +
-			"then run aws kms rotate-key-on-demand --key-id <key-id>. Or move the data to a key with AWS_KMS origin and enable rotation on it."
-		return reasonText{
-			name:         "KMSKeyImportedMaterial",
-			short:        "KMS key with imported key material cannot rotate automatically",
-			full:         "The key's material is imported (origin EXTERNAL). AWS KMS cannot rotate it automatically; it needs a manual rotation process.",
-			helpText:     text,
-			helpMarkdown: "A key with imported key material (origin `EXTERNAL`) cannot rotate automatically. Rotate it by hand on a schedule:\n\n1. Import new key material (`ImportKeyMaterial` with `ImportType` `NEW_KEY_MATERIAL`).\n2. Rotate: `aws kms rotate-key-on-demand --key-id <key-id>`.\n\nOr move the data to a key with `AWS_KMS` origin and enable automatic rotation on it.",
-			tags:         rotationTags,
-		}
-	case check.ReasonUnresolvedValue:
-		const text = "A value that decides the check (a variable without a default, a condition, an unresolved reference) cannot be resolved from the files. " +
-			"Give the variable a default or pass a .tfvars file with --var-file (CloudFormation: a Parameter Default), or check the deployed key with kmsrotor scan."
-		return reasonText{
-			name:         "KMSKeyRotationUnresolved",
-			short:        "KMS key rotation cannot be decided from the files",
-			full:         "A value the check needs cannot be resolved statically, so rotation is neither assumed on nor off.",
-			helpText:     text,
-			helpMarkdown: text,
-			tags:         rotationTags,
-		}
-	case check.ReasonAccessDenied:
-		const text = "An AWS API call needed to evaluate the key was denied, so its rotation is unknown. " +
-			"Grant the scanning principal kms:ListKeys, kms:DescribeKey, kms:GetKeyRotationStatus and kms:ListAliases (the result names the call that failed), then scan again."
-		return reasonText{
-			name: "KMSKeyAccessDenied", short: "KMS key could not be read: access denied",
-			full:     "An AWS API call needed to evaluate the key was denied. The key is reported, never counted as passing or failing.",
-			helpText: text, helpMarkdown: text, tags: errorTags,
-		}
-	case check.ReasonThrottled:
-		const text = "AWS throttled the calls needed to evaluate the key, even after retries, so its rotation is unknown. Scan again later."
-		return reasonText{
-			name: "KMSKeyThrottled", short: "KMS key could not be read: throttled",
-			full:     "AWS KMS throttled the calls needed to evaluate the key. The key is reported, never counted as passing or failing.",
-			helpText: text, helpMarkdown: text, tags: errorTags,
-		}
-	case check.ReasonAPIError:
-		const text = "An AWS API call needed to evaluate the key failed, so its rotation is unknown. The result gives the error code; scan again."
-		return reasonText{
-			name: "KMSKeyAPIError", short: "KMS key could not be read: API error",
-			full:     "An AWS API call needed to evaluate the key failed. The key is reported, never counted as passing or failing.",
-			helpText: text, helpMarkdown: text, tags: errorTags,
-		}
-	}
-	// A reason this writer has no words for still gets a valid, stable rule.
-	text := "The kms_cmk_rotation_enabled check reported " + reason + " for this key; see the result message."
-	return reasonText{
-		name: "KMSKeyRotation", short: "KMS key rotation check: " + reason, full: text,
-		helpText: text, helpMarkdown: text, tags: rotationTags,
-	}
-}
-
-// enableHelpText is the seed document's remediation, in short; period > 0
-// adds the policy's rotation period.
-func enableHelpText(period int) string {
-	var b strings.Builder
-	b.WriteString("Enable automatic rotation of the key material. It applies to customer-managed symmetric encryption keys with AWS_KMS origin; for a multi-Region key, set it on the primary key, whose replicas share it. You need kms:EnableKeyRotation on the key.\n")
-	if period > 0 {
-		fmt.Fprintf(&b, "Use a rotation period of at most %d days.\n", period)
-	}
-	b.WriteString("Console: Key Management Service > Customer managed keys > the key > Key rotation > Edit > check \"Automatically rotate this KMS key\"")
-	if period > 0 {
-		fmt.Fprintf(&b, ", set the rotation period to %d days", period)
-	}
-	b.WriteString(" > Save.\n")
-	fmt.Fprintf(&b, "CLI: %s\n", cliCommand(period))
-	fmt.Fprintf(&b, "CloudFormation: in the AWS::KMS::Key Properties, %s, then update the stack.\n", strings.Join(cfnFix(period), ", "))
-	fmt.Fprintf(&b, "Terraform: in the aws_kms_key resource, %s.\n", strings.Join(tfFix(period), ", "))
-	b.WriteString("Verify: aws kms get-key-rotation-status --key-id <key-id> --region <region> returns \"KeyRotationEnabled\": true.")
-	return b.String()
-}
-
-func enableHelpMarkdown(period int) string {
-	var b strings.Builder
-	b.WriteString("Enable automatic rotation of the key material. It applies to customer-managed symmetric encryption keys with `AWS_KMS` origin; for a multi-Region key, set it on the **primary** key, whose replicas share it. You need `kms:EnableKeyRotation` on the key.\n\n")
-	if period > 0 {
-		fmt.Fprintf(&b, "Use a rotation period of at most **%d days**.\n\n", period)
-	}
-	b.WriteString("**Console:** Key Management Service → Customer managed keys → the key → Key rotation → Edit → check *Automatically rotate this KMS key*")
-	if period > 0 {
-		fmt.Fprintf(&b, ", set the rotation period to %d days", period)
-	}
-	b.WriteString(" → Save.\n\n")
-	fmt.Fprintf(&b, "**CLI:**\n\n```sh\n%s\n```\n\n", cliCommand(period))
-	fmt.Fprintf(&b, "**CloudFormation** (`AWS::KMS::Key`, then update the stack):\n\n```yaml\nProperties:\n%s\n```\n\n", indent(cfnFix(period), "  "))
-	fmt.Fprintf(&b, "**Terraform** (`aws_kms_key`):\n\n```hcl\nresource \"aws_kms_key\" \"example\" {\n%s\n}\n```\n\n", indent(alignHCL(tfFix(period)), "  "))
-	b.WriteString("**Verify:** `aws kms get-key-rotation-status --key-id <key-id> --region <region>` returns `\"KeyRotationEnabled\": true`.")
-	return b.String()
-}
-
-func cliCommand(period int) string {
-	if period > 0 {
-		return fmt.Sprintf("aws kms enable-key-rotation --key-id <key-id> --rotation-period-in-days %d --region <region>", period)
-	}
-	return "aws kms enable-key-rotation --key-id <key-id> --region <region>"
-}
-
-func cfnFix(period int) []string {
-	out := []string{"EnableKeyRotation: true"}
-	if period > 0 {
-		out = append(out, fmt.Sprintf("RotationPeriodInDays: %d", period))
-	}
-	return out
-}
-
-// tfFix sets the period with the flag: the provider requires
-// rotation_period_in_days to come with enable_key_rotation.
-func tfFix(period int) []string {
-	out := []string{"enable_key_rotation = true"}
-	if period > 0 {
-		out = append(out, fmt.Sprintf("rotation_period_in_days = %d", period))
-	}
-	return out
-}
-
-func indent(lines []string, pad string) string {
-	out := slices.Clone(lines)
-	for i, l := range out {
-		out[i] = pad + l
-	}
-	return strings.Join(out, "\n")
-}
-
-// alignHCL aligns the equals signs of consecutive attributes, as terraform
-// fmt does, so the example can be pasted as is.
-func alignHCL(lines []string) []string {
-	width := 0
-	for _, l := range lines {
-		if k, _, ok := strings.Cut(l, " = "); ok {
-			width = max(width, len(k))
-		}
-	}
-	out := slices.Clone(lines)
-	for i, l := range out {
-		if k, v, ok := strings.Cut(l, " = "); ok {
-			out[i] = fmt.Sprintf("%-*s = %s", width, k, v)
-		}
-	}
-	return out
+	return &check.RotationRule
 }

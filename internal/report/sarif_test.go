@@ -275,17 +275,17 @@ func TestSARIFRules(t *testing.T) {
 	}
 
 	// The seed's remediation, in each language, is in the help of a rotation rule.
-	d := describeReason(check.ReasonRotationDisabled, 365)
+	d := check.RotationRule.Reason(check.ReasonRotationDisabled, 365)
 	for _, w := range []string{"aws kms enable-key-rotation --key-id <key-id> --region <region>", "EnableKeyRotation: true",
 		"enable_key_rotation = true", "Automatically rotate this KMS key", "primary"} {
-		if !strings.Contains(d.helpText, w) || !strings.Contains(d.helpMarkdown, w) {
-			t.Errorf("help of rotation_disabled: got text\n%s\nand markdown\n%s\nwant both to contain %q", d.helpText, d.helpMarkdown, w)
+		if !strings.Contains(d.Help, w) || !strings.Contains(d.HelpMarkdown, w) {
+			t.Errorf("help of rotation_disabled: got text\n%s\nand markdown\n%s\nwant both to contain %q", d.Help, d.HelpMarkdown, w)
 		}
 	}
-	d = describeReason(check.ReasonPeriodExceedsPolicy, 180)
+	d = check.RotationRule.Reason(check.ReasonPeriodExceedsPolicy, 180)
 	for _, w := range []string{"--rotation-period-in-days 180", "RotationPeriodInDays: 180", "rotation_period_in_days = 180", "enable_key_rotation"} {
-		if !strings.Contains(d.helpText, w) || !strings.Contains(d.helpMarkdown, w) {
-			t.Errorf("help of rotation_period_exceeds_policy at 180 days: got\n%s\nwant it to contain %q", d.helpText, w)
+		if !strings.Contains(d.Help, w) || !strings.Contains(d.HelpMarkdown, w) {
+			t.Errorf("help of rotation_period_exceeds_policy at 180 days: got\n%s\nwant it to contain %q", d.Help, w)
 		}
 	}
 }

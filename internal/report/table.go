@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -11,7 +12,7 @@ import (
 	"github.com/kmsrotor/kmsrotor/internal/check"
 )
 
-func init() { register(FormatTable, writeTable) }
+func init() { register(FormatTable, newTableSink) }
 
 // ANSI SGR sequences for the status column on a terminal.
 const (
@@ -27,50 +28,170 @@ const (
 // a terminal before it counts the rest; piped output names them all.
 const terminalListMax = 5
 
-// writeTable writes the human report: a header saying what was scanned, a
-// summary by status, the rows worth acting on with their fix, then the
-// scan-level errors, which are never hidden. On a terminal the status is
-// coloured and key IDs shortened (the fix line keeps the full ID); piped,
-// the output is plain and complete. Both are aligned.
-func writeTable(w io.Writer, doc *Document, opts Options) error {
-	t := tableWriter{terminal: opts.Terminal, iac: isIaC(doc)}
-	t.header(doc)
-	if len(doc.Findings) == 0 {
-		t.printf("%s\n", t.emptySentence(doc))
-	} else {
-		t.summary(doc)
-		t.rows(doc, opts.ShowSkipped)
+// tableSink writes the human report: what was scanned, a summary by
+// status, the rows worth acting on with their fix, then the scan-level
+// errors, which are never hidden. On a terminal it streams: each FAIL,
+// ERROR or MANUAL row is printed as it arrives (PASS and SKIPPED too with
+// ShowSkipped), with the status coloured and key IDs shortened (the fix
+// line keeps the full ID), in columns of fixed width; what was scanned and
+// the summary come last. Piped, the output is plain and complete: the
+// header and summary first, then every row, worst first, aligned; the rows
+// are sorted through a spillSorter, so memory stays bounded.
+type tableSink struct {
+	t       tableWriter
+	w       io.Writer
+	h       Header
+	showAll bool
+	sum     check.Summary
+	started bool
+
+	hiddenMuted, hiddenOK int
+	shown                 int
+	// Piped: the rows to print at End, and each column's width.
+	sorter *spillSorter
+	widths []int
+}
+
+func newTableSink(w io.Writer, opts Options) (Sink, error) {
+	s := &tableSink{t: tableWriter{terminal: opts.Terminal, color: opts.Terminal && !opts.NoColor}, w: w, showAll: opts.ShowSkipped}
+	if !opts.Terminal {
+		s.sorter = newSpillSorter(func(a, b *check.Finding) int {
+			return cmp.Or(statusRank(*a)-statusRank(*b), check.Compare(a, b))
+		}, opts)
 	}
-	t.skippedAccounts(doc.Scan.SkippedAccounts)
-	t.errors(doc.Errors)
-	if _, err := io.WriteString(w, t.b.String()); err != nil {
-		return fmt.Errorf("write table report: %w", err)
+	return s, nil
+}
+
+// Fixed column widths of the streamed table: an account ID, the longest
+// Region names, a shortened multi-Region key ID, and room for the rest.
+var (
+	streamWidthsLive = []int{12, 14, 13, 24, 14, 0}
+	streamWidthsIaC  = []int{32, 32, 14, 0}
+)
+
+func (s *tableSink) Begin(h Header) error {
+	s.h = h
+	switch h.Scan.Kind {
+	case "iac":
+		s.t.iac, s.started = true, true
+	case "aws":
+		s.started = true
 	}
 	return nil
 }
 
-// isIaC tells a file scan from a live one: by the scan kind, or, when a
-// caller left it empty, by whether the findings name files.
-func isIaC(doc *Document) bool {
-	switch doc.Scan.Kind {
-	case "iac":
-		return true
-	case "aws":
-		return false
+func (s *tableSink) head() []string {
+	if s.t.iac {
+		return []string{"FILE:LINE", "RESOURCE", "STATUS", "REASON"}
 	}
-	return len(doc.Findings) > 0 && doc.Findings[0].File != ""
+	return []string{"ACCOUNT", "REGION", "KEY", "ALIAS", "STATUS", "REASON"}
 }
+
+func (s *tableSink) Finding(f *check.Finding) error {
+	if !s.started {
+		// A caller that left the kind empty: a finding that names a file
+		// is from a file scan.
+		s.t.iac, s.started = f.File != "", true
+	}
+	s.sum.Add(f)
+	switch {
+	case s.showAll:
+	case f.Muted:
+		s.hiddenMuted++
+		return nil
+	case f.Status == check.StatusPass || f.Status == check.StatusSkipped:
+		s.hiddenOK++
+		return nil
+	}
+	s.shown++
+	r := s.t.row(*f)
+	if s.sorter != nil {
+		if s.widths == nil {
+			s.widths = columnWidths(s.head(), nil)
+		}
+		for i, c := range r.cells {
+			s.widths[i] = max(s.widths[i], utf8.RuneCountInString(cell(c)))
+		}
+		if err := s.sorter.Add(f); err != nil {
+			s.sorter.Close()
+			return err
+		}
+		return nil
+	}
+	widths := streamWidthsLive
+	if s.t.iac {
+		widths = streamWidthsIaC
+	}
+	if s.shown == 1 {
+		s.t.line(s.head(), widths, func(int) string { return ansiBold })
+	}
+	s.t.printRow(s.head(), r, widths)
+	return s.flush()
+}
+
+func (s *tableSink) flush() error {
+	if _, err := io.WriteString(s.w, s.t.b.String()); err != nil {
+		return fmt.Errorf("write table report: %w", err)
+	}
+	s.t.b.Reset()
+	return nil
+}
+
+func (s *tableSink) End(tr Trailer) error {
+	if s.sorter != nil {
+		defer s.sorter.Close()
+	}
+	t := &s.t
+	scan := tr.Scan
+	if s.t.terminal && s.shown > 0 {
+		t.printf("\n")
+	}
+	t.header(scan)
+	if s.sum.Total == 0 {
+		t.printf("%s\n", t.emptySentence(scan))
+	} else {
+		t.summary(s.sum, len(tr.Errors))
+		if s.shown == 0 {
+			t.printf("\nNo FAIL, ERROR or MANUAL findings.\n")
+		} else if s.sorter != nil {
+			t.printf("\n")
+			head := s.head()
+			t.line(head, s.widths, func(int) string { return ansiBold })
+			err := s.sorter.Each(func(f *check.Finding) error {
+				t.printRow(head, t.row(*f), s.widths)
+				if t.b.Len() >= 64<<10 {
+					return s.flush()
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		t.hidden(s.hiddenOK, s.hiddenMuted)
+	}
+	t.skippedAccounts(scan.SkippedAccounts)
+	t.errors(tr.Errors)
+	return s.flush()
+}
+
+// cell is the one function every cell and note passes through before it is
+// written, so that what a key's name or an AWS message holds cannot act on
+// the terminal.
+func cell(s string) string { return s }
 
 type tableWriter struct {
 	b        strings.Builder
 	terminal bool
 	iac      bool
+	// color paints with ANSI colours: on a terminal, unless NO_COLOR.
+	color bool
 }
 
 func (t *tableWriter) printf(format string, a ...any) { fmt.Fprintf(&t.b, format, a...) }
 
 func (t *tableWriter) paint(s, sgr string) string {
-	if !t.terminal || sgr == "" {
+	if !t.color || sgr == "" {
 		return s
 	}
 	return sgr + s + ansiReset
@@ -90,25 +211,25 @@ func statusSGR(s check.Status) string {
 	return ""
 }
 
-func (t *tableWriter) header(doc *Document) {
-	took := (time.Duration(doc.Scan.DurationMS) * time.Millisecond).String()
-	t.printf("Scanned %s in %s. Policy: %s.\n", t.scope(doc), took, t.policy(doc.Scan.Policy))
+func (t *tableWriter) header(scan Scan) {
+	took := (time.Duration(scan.DurationMS) * time.Millisecond).String()
+	t.printf("Scanned %s in %s. Policy: %s.\n", t.scope(scan), took, t.policy(scan.Policy))
 }
 
 // scope says what was scanned: accounts × Regions, or paths.
-func (t *tableWriter) scope(doc *Document) string {
+func (t *tableWriter) scope(scan Scan) string {
 	if t.iac {
-		if len(doc.Scan.Paths) == 0 {
+		if len(scan.Paths) == 0 {
 			return "no paths"
 		}
-		return t.counted(doc.Scan.Paths, "path", "paths")
+		return t.counted(scan.Paths, "path", "paths")
 	}
 	var parts []string
-	if len(doc.Scan.Accounts) > 0 {
-		parts = append(parts, t.counted(doc.Scan.Accounts, "account", "accounts"))
+	if len(scan.Accounts) > 0 {
+		parts = append(parts, t.counted(scan.Accounts, "account", "accounts"))
 	}
-	if len(doc.Scan.Regions) > 0 {
-		parts = append(parts, t.counted(doc.Scan.Regions, "Region", "Regions"))
+	if len(scan.Regions) > 0 {
+		parts = append(parts, t.counted(scan.Regions, "Region", "Regions"))
 	}
 	if len(parts) == 0 {
 		return "AWS"
@@ -147,15 +268,14 @@ func (t *tableWriter) policy(p PolicyFacts) string {
 	return strings.Join(parts, ", ")
 }
 
-func (t *tableWriter) emptySentence(doc *Document) string {
+func (t *tableWriter) emptySentence(scan Scan) string {
 	if t.iac {
-		return fmt.Sprintf("No KMS key resources found in %s.", t.scope(doc))
+		return fmt.Sprintf("No KMS key resources found in %s.", t.scope(scan))
 	}
-	return fmt.Sprintf("No KMS keys found in %s.", t.scope(doc))
+	return fmt.Sprintf("No KMS keys found in %s.", t.scope(scan))
 }
 
-func (t *tableWriter) summary(doc *Document) {
-	s := doc.Summary
+func (t *tableWriter) summary(s check.Summary, scanErrors int) {
 	counts := []struct {
 		status check.Status
 		n      int
@@ -176,7 +296,7 @@ func (t *tableWriter) summary(doc *Document) {
 		noun = "key"
 	}
 	tail := ""
-	if n := len(doc.Errors); n > 0 {
+	if n := scanErrors; n > 0 {
 		// Scan-level errors are not findings; say so here too, so that the
 		// summary never reads as complete when the footer says otherwise.
 		tail = fmt.Sprintf(", and %d scan %s", n, plural(n, "error", "errors"))
@@ -198,41 +318,8 @@ type row struct {
 	notes  []string
 }
 
-func (t *tableWriter) rows(doc *Document, showAll bool) {
-	var shown []check.Finding
-	hiddenMuted, hiddenOK := 0, 0
-	for _, f := range doc.Findings {
-		switch {
-		case showAll:
-			shown = append(shown, f)
-		case f.Muted:
-			hiddenMuted++
-		case f.Status == check.StatusPass || f.Status == check.StatusSkipped:
-			hiddenOK++
-		default:
-			shown = append(shown, f)
-		}
-	}
-	// Worst first, in the document's deterministic order within a status.
-	slices.SortStableFunc(shown, func(a, b check.Finding) int {
-		return statusRank(a) - statusRank(b)
-	})
-
-	if len(shown) == 0 {
-		t.printf("\nNo FAIL, ERROR or MANUAL findings.\n")
-	} else {
-		head := []string{"ACCOUNT", "REGION", "KEY", "ALIAS", "STATUS", "REASON"}
-		if t.iac {
-			head = []string{"FILE:LINE", "RESOURCE", "STATUS", "REASON"}
-		}
-		rows := make([]row, 0, len(shown))
-		for _, f := range shown {
-			rows = append(rows, t.row(f))
-		}
-		t.printf("\n")
-		t.align(head, rows)
-	}
-
+// hidden says which rows the table left out.
+func (t *tableWriter) hidden(hiddenOK, hiddenMuted int) {
 	var hidden []string
 	if hiddenOK > 0 {
 		hidden = append(hidden, fmt.Sprintf("%d PASS or SKIPPED", hiddenOK))
@@ -382,41 +469,46 @@ func orDash(s string) string {
 	return s
 }
 
-// align writes the header and rows with every column padded to its widest
-// cell. It measures plain text and colours after padding, so escape codes
-// never skew the columns (text/tabwriter would count them as width).
-func (t *tableWriter) align(head []string, rows []row) {
+// columnWidths is each column's widest cell, the header's included.
+func columnWidths(head []string, rows []row) []int {
 	widths := make([]int, len(head))
 	for i, h := range head {
 		widths[i] = utf8.RuneCountInString(h)
 	}
 	for _, r := range rows {
 		for i, c := range r.cells {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell(c)))
 		}
 	}
+	return widths
+}
+
+// line writes cells with every column padded to its width. It measures
+// plain text and colours after padding, so escape codes never skew the
+// columns (text/tabwriter would count them as width).
+func (t *tableWriter) line(cells []string, widths []int, sgr func(i int) string) {
+	var b strings.Builder
+	for i, c := range cells {
+		c = cell(c)
+		b.WriteString(t.paint(c, sgr(i)))
+		if i < len(cells)-1 {
+			b.WriteString(strings.Repeat(" ", max(widths[i]-utf8.RuneCountInString(c), 0)+2))
+		}
+	}
+	t.printf("%s\n", b.String())
+}
+
+// printRow writes one row and the notes under it.
+func (t *tableWriter) printRow(head []string, r row, widths []int) {
 	statusCol := slices.Index(head, "STATUS")
-	line := func(cells []string, sgr func(i int) string) {
-		var b strings.Builder
-		for i, c := range cells {
-			b.WriteString(t.paint(c, sgr(i)))
-			if i < len(cells)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
-			}
+	t.line(r.cells, widths, func(i int) string {
+		if i == statusCol {
+			return statusSGR(r.status)
 		}
-		t.printf("%s\n", b.String())
-	}
-	line(head, func(int) string { return ansiBold })
-	for _, r := range rows {
-		line(r.cells, func(i int) string {
-			if i == statusCol {
-				return statusSGR(r.status)
-			}
-			return ""
-		})
-		for _, n := range r.notes {
-			t.printf("    %s\n", n)
-		}
+		return ""
+	})
+	for _, n := range r.notes {
+		t.printf("    %s\n", cell(n))
 	}
 }
 
