@@ -158,6 +158,7 @@ func (s *Server) serveSecurityHub(w http.ResponseWriter, ri *reqInfo, c *call) {
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["X-Amzn-Requestid"] = []string{ri.id}
+	h["Content-Length"] = []string{strconv.Itoa(len(data))}
 	ri.status = http.StatusOK
 	w.WriteHeader(http.StatusOK)
 	w.Write(data)
@@ -455,6 +456,9 @@ func (s *Server) getFindings(c *call) (any, *apiError) {
 		}
 	}
 	for name, fs := range in.Filters {
+		if len(fs) == 0 {
+			continue // an empty or null filter filters nothing
+		}
 		switch name {
 		case "Id", "RecordState", "ComplianceStatus":
 		default:
