@@ -76,8 +76,9 @@ const maxBodyBytes = 1 << 20
 // AWS request of the emulated services is a POST to "/".
 const adminPrefix = "/_kmsemu/"
 
-// Server is the emulator: an http.Handler serving KMS, STS, Organizations and
-// EC2 DescribeRegions on one listener, plus an admin path under /_kmsemu/.
+// Server is the emulator: an http.Handler serving KMS, STS, Organizations,
+// EC2 DescribeRegions, CloudFormation's stack listings and Security Hub's
+// findings on one listener, plus an admin path under /_kmsemu/.
 type Server struct {
 	clock  *Clock
 	opts   Options
@@ -239,7 +240,7 @@ func (s *Server) Close() error {
 // reqInfo is what the frame learns about one request while routing it, and
 // what the request log records.
 type reqInfo struct {
-	service string // kms, sts, organizations, ec2
+	service string // kms, sts, organizations, ec2, cloudformation, securityhub
 	op      string
 	account string
 	region  string
