@@ -72,8 +72,8 @@ type Faults struct {
 // policy (131,072 characters), so 1 MiB leaves room for every valid request.
 const maxBodyBytes = 1 << 20
 
-
-
+// adminPrefix is the path of the admin API, which no AWS client uses: the
+// emulated services' requests are POSTs to "/" (Security Hub's to /findings…).
 const adminPrefix = "/_kmsemu/"
 
 // Server is the emulator: an http.Handler serving KMS, STS, Organizations,
