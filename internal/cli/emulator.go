@@ -45,7 +45,8 @@ func newEmulatorCmd(env *Env) *cobra.Command {
 		Short: "Run a local AWS (KMS, STS, Organizations, EC2 Regions) for tests and demos",
 		Long: `Run a local emulator of the AWS APIs kmsrotor uses: KMS, STS GetCallerIdentity
 and AssumeRole, Organizations ListAccounts and EC2 DescribeRegions, on one
-endpoint. Real AWS clients (the SDKs, the AWS CLI) work against it unchanged:
+endpoint; also Organizations' OU tree, CloudFormation stack listings and Security Hub BatchImportFindings/GetFindings, per partition (aws, aws-us-gov, aws-cn).
+Real AWS clients (the SDKs, the AWS CLI) work against it unchanged:
 point AWS_ENDPOINT_URL at it and use the access key "test", secret "test".
 
 The estate (accounts, Regions, roles, keys) comes from --estate FILE (YAML),

@@ -437,7 +437,7 @@ func TestFixDemo(t *testing.T) {
 	env := isolateAWS(t)
 	env["XDG_STATE_HOME"] = t.TempDir()
 	r := runMain(t, env, "fix", "--demo")
-	if r.code != 0 || !strings.Contains(r.stdout, "Plan:") || !strings.Contains(r.stdout, "ownership could not be checked") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Plan:") || !strings.Contains(r.stdout, "CloudFormation stack security-baseline owns this key") {
 		t.Errorf("fix --demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runMain(t, env, "fix", "--demo", "--include-stack-managed", "--apply", "--yes", "--output", "json")

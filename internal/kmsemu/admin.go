@@ -99,6 +99,8 @@ func (s *Server) Calls() map[string]int {
 //	POST   /_kmsemu/clock     {"set": RFC3339} or {"advance": "72h" | "30d"}
 //	GET    /_kmsemu/requests  {"requests": [...], "calls": {op: n}}
 //	DELETE /_kmsemu/requests  clears the log
+//	GET    /_kmsemu/findings  {"findings": [...]}: Security Hub's imported
+//	                          findings (?account=ID&region=NAME narrow them)
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	switch strings.TrimPrefix(r.URL.Path, adminPrefix) {
 	case "clock":
@@ -149,8 +151,15 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		default:
 			adminError(w, http.StatusMethodNotAllowed, "use GET or DELETE")
 		}
+	case "findings":
+		if r.Method != http.MethodGet {
+			adminError(w, http.StatusMethodNotAllowed, "use GET")
+			return
+		}
+		q := r.URL.Query()
+		adminJSON(w, map[string]any{"findings": s.Findings(q.Get("account"), q.Get("region"))})
 	default:
-		adminError(w, http.StatusNotFound, "unknown admin path; have /_kmsemu/clock and /_kmsemu/requests")
+		adminError(w, http.StatusNotFound, "unknown admin path; have /_kmsemu/clock, /_kmsemu/requests and /_kmsemu/findings")
 	}
 }
 

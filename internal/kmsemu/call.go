@@ -8,7 +8,8 @@ import (
 // call is one authenticated request, as the frame (server.go) hands it to a
 // service after routing, SigV4 verification, quotas, faults and deny rules.
 type call struct {
-	// Service is "kms", "sts", "organizations" or "ec2"; Op the operation name
+	// Service is "kms", "sts", "organizations", "ec2", "cloudformation" or
+	// "securityhub"; Op the operation name
 	// (e.g. DescribeKey).
 	Service string
 	Op      string
@@ -21,8 +22,8 @@ type call struct {
 	Role      string
 	// AccessKeyID the request was signed with.
 	AccessKeyID string
-	// Body is the raw request body (JSON for KMS and Organizations; form
-	// values for STS and EC2 are in Form).
+	// Body is the raw request body (JSON for KMS, Organizations and Security
+	// Hub; form values for STS, EC2 and CloudFormation are in Form).
 	Body []byte
 	Form map[string][]string
 	// Now is the emulated time of the request.

@@ -6,8 +6,10 @@ import (
 )
 
 // denied applies the estate's deny rules. A rule without an Operation
-// applies to KMS operations only; one that names an operation of another
-// service (AssumeRole, ListAccounts, DescribeRegions) applies there.
+// applies to KMS operations only (or, with a RoleArn, to AssumeRole of that
+// role); one that names an operation of another service (AssumeRole,
+// ListAccounts, DescribeRegions, ListStacks, BatchImportFindings) applies
+// there.
 // GetCallerIdentity is never denied: AWS does not authorize it.
 func (s *Server) denied(c *call) *apiError {
 	if len(s.deny) == 0 || c.Op == "GetCallerIdentity" {
@@ -17,11 +19,12 @@ func (s *Server) denied(c *call) *apiError {
 	keyLooked := false
 	for _, d := range s.deny {
 		switch {
-		case d.Operation == "" && c.Service != "kms",
+		case d.Operation == "" && d.RoleArn == "" && c.Service != "kms",
 			d.Operation != "" && d.Operation != c.Op,
 			d.Account != "" && d.Account != c.Account,
 			d.Region != "" && d.Region != c.Region,
-			d.Role != "" && d.Role != c.Role:
+			d.Role != "" && d.Role != c.Role,
+			d.RoleArn != "" && (c.Op != "AssumeRole" || d.RoleArn != first(c.Form["RoleArn"])):
 			continue
 		}
 		if d.KeyID != "" {
@@ -87,9 +90,9 @@ func denyResource(c *call, keyID, resolved string) string {
 	case strings.HasPrefix(keyID, "arn:") && strings.Contains(keyID, ":key/"):
 		return keyID
 	case resolved != "":
-		return "arn:aws:kms:" + c.Region + ":" + c.Account + ":key/" + resolved
+		return keyARN(c.Account, c.Region, resolved)
 	case keyID != "" && !strings.HasPrefix(keyID, "alias/") && !strings.HasPrefix(keyID, "arn:"):
-		return "arn:aws:kms:" + c.Region + ":" + c.Account + ":key/" + keyID
+		return keyARN(c.Account, c.Region, keyID)
 	case c.Service == "sts":
 		return first(c.Form["RoleArn"])
 	}
@@ -110,6 +113,10 @@ func denyError(c *call, resource string) *apiError {
 			Message: "You are not authorized to perform this operation. " + msg}
 	case "organizations":
 		return &apiError{Status: 400, Code: "AccessDeniedException", Message: msg}
+	case "cloudformation":
+		return &apiError{Status: 403, Code: "AccessDenied", Message: msg}
+	case "securityhub":
+		return &apiError{Status: 403, Code: "AccessDeniedException", Message: msg}
 	}
 	return &apiError{Status: 400, Code: "AccessDeniedException", Message: msg}
 }

@@ -140,22 +140,23 @@ func (s *Server) serveEC2(w http.ResponseWriter, ri *reqInfo, c *call) {
 		all = b
 	}
 	acct := s.accounts[c.Account]
+	part := partitions[acct.partition]
 	var regions []ec2Region
 	add := func(name string, enabled bool) {
 		status := "not-opted-in"
 		if enabled {
 			status = "opted-in"
-			if slices.Contains(defaultRegions, name) {
+			if slices.Contains(part.defaults, name) {
 				status = "opt-in-not-required"
 			}
 		}
-		regions = append(regions, ec2Region{name, "ec2." + name + "." + dnsSuffix(name), status})
+		regions = append(regions, ec2Region{name, "ec2." + name + "." + part.dnsSuffix, status})
 	}
 	for _, name := range sortedKeys(acct.enabled) {
 		add(name, true)
 	}
 	if all {
-		for _, name := range slices.Concat(defaultRegions, optInRegions) {
+		for _, name := range slices.Concat(part.defaults, part.optIn) {
 			if !acct.enabled[name] {
 				add(name, false)
 			}

@@ -8,6 +8,12 @@ import "time"
 type Estate struct {
 	Organization Organization `yaml:"organization" json:"organization"`
 	Accounts     []Account    `yaml:"accounts" json:"accounts"`
+	// PartitionOrganizations are the organizations of the other partitions
+	// (aws-us-gov, aws-cn): each has its management account, and so its
+	// members, in one partition. An organization never spans partitions:
+	// a GovCloud account is a member of its partition's organization, never
+	// of the commercial one (docs/emulator-estate.md).
+	PartitionOrganizations []Organization `yaml:"partition_organizations,omitempty" json:"partition_organizations,omitempty"`
 	// Deny answers AccessDenied for matching requests.
 	Deny []DenyRule `yaml:"deny,omitempty" json:"deny,omitempty"`
 }
@@ -17,7 +23,30 @@ type Estate struct {
 type Organization struct {
 	ID string `yaml:"id" json:"id"`
 	// ManagementAccount is the ID of the account that may call ListAccounts.
+	// Its partition is the organization's; every account of the estate in
+	// that partition is a member.
 	ManagementAccount string `yaml:"management_account" json:"management_account"`
+	// RootID is the root's ID, r- and 4 to 32 lower-case letters or digits;
+	// default: derived from ID.
+	RootID string `yaml:"root_id,omitempty" json:"root_id,omitempty"`
+	// Units are the organizational units under the root, nested. A member
+	// account that no unit lists is in the root.
+	Units []OrgUnit `yaml:"units,omitempty" json:"units,omitempty"`
+	// EmptyPages makes every Organizations listing answer an empty page with
+	// a NextToken first, as AWS may, so that clients that stop at an empty
+	// page are caught.
+	EmptyPages bool `yaml:"empty_pages,omitempty" json:"empty_pages,omitempty"`
+}
+
+// OrgUnit is an organizational unit: the accounts placed in it and its
+// child units.
+type OrgUnit struct {
+	Name string `yaml:"name" json:"name"`
+	// ID is ou-, the root ID's suffix, -, and 8 to 32 lower-case letters or
+	// digits; default: derived from the root and the unit's path.
+	ID       string    `yaml:"id,omitempty" json:"id,omitempty"`
+	Accounts []string  `yaml:"accounts,omitempty" json:"accounts,omitempty"`
+	Units    []OrgUnit `yaml:"units,omitempty" json:"units,omitempty"`
 }
 
 // Account is one AWS account.
@@ -27,14 +56,52 @@ type Account struct {
 	Email string `yaml:"email" json:"email"`
 	// State is ACTIVE (default), SUSPENDED, PENDING_CLOSURE or CLOSED.
 	State string `yaml:"state,omitempty" json:"state,omitempty"`
+	// Partition is aws (default), aws-us-gov or aws-cn. The account's
+	// Regions, ARNs, STS and Organizations are that partition's, and its
+	// credentials are valid only there.
+	Partition string `yaml:"partition,omitempty" json:"partition,omitempty"`
 	// Regions are the account's enabled Regions; DescribeRegions lists them,
 	// and a request signed for another Region fails as AWS does for a Region
-	// that is not enabled. Empty means the 17 Regions AWS enables by default.
+	// that is not enabled. Empty means the Regions AWS enables by default in
+	// the account's partition (17 in aws, both in aws-us-gov and aws-cn).
 	Regions []string `yaml:"regions" json:"regions"`
 	// Credentials are long-term access keys of principals in this account.
 	Credentials []Credential `yaml:"credentials,omitempty" json:"credentials,omitempty"`
 	Roles       []Role       `yaml:"roles,omitempty" json:"roles,omitempty"`
 	Keys        []KeyDef     `yaml:"keys,omitempty" json:"keys,omitempty"`
+	// Stacks are CloudFormation stacks that own some of the account's keys.
+	Stacks []Stack `yaml:"stacks,omitempty" json:"stacks,omitempty"`
+	// SecurityHub says where Security Hub is enabled; nil: in every enabled
+	// Region of the account.
+	SecurityHub *SecurityHubDef `yaml:"securityhub,omitempty" json:"securityhub,omitempty"`
+}
+
+// Stack is a CloudFormation stack and the KMS keys it owns.
+type Stack struct {
+	Name   string `yaml:"name" json:"name"`
+	Region string `yaml:"region" json:"region"`
+	// Status is the StackStatus, CREATE_COMPLETE by default.
+	Status    string          `yaml:"status,omitempty" json:"status,omitempty"`
+	Resources []StackResource `yaml:"resources,omitempty" json:"resources,omitempty"`
+}
+
+// StackResource is a key the stack owns: an AWS::KMS::Key in the key's own
+// Region, an AWS::KMS::ReplicaKey in one of its replica Regions.
+type StackResource struct {
+	LogicalID string `yaml:"logical_id" json:"logical_id"`
+	KeyID     string `yaml:"key_id" json:"key_id"`
+	// Status is the ResourceStatus, CREATE_COMPLETE by default.
+	Status string `yaml:"status,omitempty" json:"status,omitempty"`
+	// Type is AWS::KMS::Key or AWS::KMS::ReplicaKey, found from the keys
+	// when the estate is loaded and kept in the state file (which has no
+	// keys); never written in an estate.
+	Type string `yaml:"-" json:"type,omitempty"`
+}
+
+// SecurityHubDef lists the Regions where Security Hub is enabled; an empty
+// list: nowhere.
+type SecurityHubDef struct {
+	Regions []string `yaml:"regions" json:"regions"`
 }
 
 // Credential is an access key and its secret, belonging to a principal
@@ -127,4 +194,6 @@ type DenyRule struct {
 	KeyID     string `yaml:"key_id,omitempty" json:"key_id,omitempty"`
 	// Role matches callers acting through that assumed role name.
 	Role string `yaml:"role,omitempty" json:"role,omitempty"`
+	// RoleArn matches AssumeRole requests for that role (the one to assume).
+	RoleArn string `yaml:"role_arn,omitempty" json:"role_arn,omitempty"`
 }

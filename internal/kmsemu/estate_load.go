@@ -67,9 +67,11 @@ func parseEstate(data []byte) (*Estate, error) {
 var yamlTypeRE = regexp.MustCompile(`in type kmsemu\.(\w+)`)
 
 var yamlPlaces = map[string]string{
-	"Estate": "the estate (organization, accounts, deny)", "Organization": "organization",
+	"Estate": "the estate (organization, partition_organizations, accounts, deny)", "Organization": "organization",
 	"Account": "an account", "Credential": "a credential", "Role": "a role", "KeyDef": "a key",
 	"RotationDef": "a key's rotation", "RotationEvent": "a rotation history entry", "DenyRule": "a deny rule",
+	"OrgUnit": "an organizational unit", "Stack": "a stack", "StackResource": "a stack resource",
+	"SecurityHubDef": "securityhub",
 }
 
 // Values the estate may use (kms-api.md §3).
@@ -84,7 +86,7 @@ var (
 	roleNameRE    = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	mrkIDRE       = regexp.MustCompile(`^mrk-[0-9a-f]{32}$`)
 	accessKeyRE   = regexp.MustCompile(`^[\w]{1,128}$`)
-	userPrincipal = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):(root|user/[\w+=,.@/-]+)$`)
+	userPrincipal = regexp.MustCompile(`^arn:aws(?:-us-gov|-cn)?:iam::([0-9]{12}):(root|user/[\w+=,.@/-]+)$`)
 	opNameRE      = regexp.MustCompile(`^[A-Z][A-Za-z]+$`)
 )
 
@@ -195,12 +197,13 @@ func validateEstate(e *Estate) error {
 			v.addf("%s: region %q is not a Region name such as us-east-1", where, d.Region)
 		}
 	}
+	validateServices(v, e, accounts)
 	return v.err()
 }
 
 // validateKeys checks an account's key definitions against what AWS allows.
 func validateKeys(v *estateErrors, a *Account) {
-	enabled := regionSet(a.Regions)
+	enabled := accountRegionSet(a)
 	type placed struct{ region, name string }
 	ids := make(map[placed]bool, len(a.Keys))
 	aliases := make(map[placed]bool, len(a.Keys))

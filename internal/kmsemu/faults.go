@@ -151,6 +151,10 @@ func internalError(service string) *apiError {
 		return &apiError{Status: 500, Code: "InternalError", Message: "An internal error has occurred"}
 	case "organizations":
 		return &apiError{Status: 500, Code: "ServiceException", Message: "AWS Organizations can't complete your request because of an internal service error. Try again later."}
+	case "cloudformation":
+		return &apiError{Status: 500, Code: "InternalFailure", Message: "The request processing has failed because of an unknown error, exception or failure."}
+	case "securityhub":
+		return &apiError{Status: 500, Code: "InternalException", Message: "Internal service failure."}
 	}
 	return &apiError{Status: 500, Code: "KMSInternalException", Message: "The request was rejected because an internal exception occurred. The request can be retried."}
 }
@@ -165,6 +169,10 @@ func throttleError(service string) *apiError {
 		return &apiError{Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."}
 	case "organizations":
 		return &apiError{Status: 400, Code: "TooManyRequestsException", Message: "AWS Organizations can't complete your request because another request is already in progress. Try again later."}
+	case "cloudformation":
+		return &apiError{Status: 400, Code: "Throttling", Message: "Rate exceeded"}
+	case "securityhub":
+		return &apiError{Status: 429, Code: "TooManyRequestsException", Message: "Rate exceeded"}
 	}
 	return &apiError{Status: 400, Code: "ThrottlingException", Message: msgThrottled}
 }

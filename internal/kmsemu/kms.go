@@ -252,7 +252,9 @@ func (k *kmsService) find(t *tx, keyID string, ref keyRef) (*kmsKey, *apiError) 
 		if len(parts) != 6 || parts[2] != "kms" || parts[3] == "" || parts[4] == "" {
 			return nil, errInvalidKeyID(keyID)
 		}
-		if parts[3] != c.Region {
+		if parts[3] != c.Region || parts[1] != partitionOf(c.Region) {
+			// UNCONFIRMED: the message for an ARN of another partition; the
+			// one AWS gives for another Region is taken.
 			return nil, errNotFound("Invalid arn " + parts[3])
 		}
 		account = parts[4]
@@ -367,7 +369,7 @@ func (k *kmsService) createAWSManagedKey(s *regionStore, a *kmsAlias, now time.T
 		Manager:     managerAWS, Spec: specSymmetric, Usage: usageEncryptDecrypt, Origin: originAWSKMS,
 		State: stateEnabled, Created: now, Current: -1,
 	}
-	key.Policy = defaultPolicy(s.account)
+	key.Policy = defaultPolicy(s.account, s.region)
 	key.EnabledAt = now
 	key.NextRotation = now.AddDate(0, 0, defaultRotationPeriod)
 	key.addMaterial(material{Date: now})

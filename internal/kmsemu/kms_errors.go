@@ -58,7 +58,7 @@ func errTag(msg string) *apiError { return kmsErr("TagException", msg) }
 func errAccessDenied(c *call, op, resource string) *apiError {
 	principal := c.Principal
 	if principal == "" {
-		principal = "arn:aws:iam::" + c.Account + ":root"
+		principal = "arn:" + partitionOf(c.Region) + ":iam::" + c.Account + ":root"
 	}
 	return kmsErr("AccessDeniedException", "User: "+principal+" is not authorized to perform: kms:"+op+
 		" on resource: "+resource+" because no resource-based policy allows the kms:"+op+" action")

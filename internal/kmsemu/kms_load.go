@@ -41,6 +41,10 @@ func (k *kmsService) load(e *Estate) error {
 		}
 		seen[acct.ID] = true
 		tmp.accounts[acct.ID] = slices.Clone(acct.Regions)
+		if len(acct.Regions) == 0 && partitionOrAWS(acct.Partition) != partitionAWS {
+			// Keys and replicas stay in the account's partition.
+			tmp.accounts[acct.ID] = sortedKeys(accountRegionSet(&acct))
+		}
 		for i, def := range acct.Keys {
 			if err := tmp.loadKey(acct, i, def, now); err != nil {
 				name := def.ID
@@ -97,6 +101,9 @@ func (k *kmsService) loadKey(acct Account, index int, def KeyDef, now time.Time)
 	region := def.Region
 	if region == "" {
 		region = DefaultRegion
+		if p := partitions[partitionOrAWS(acct.Partition)]; p != nil && p.name != partitionAWS {
+			region = p.home
+		}
 		if len(acct.Regions) > 0 {
 			region = acct.Regions[0]
 		}
@@ -109,7 +116,7 @@ func (k *kmsService) loadKey(acct Account, index int, def KeyDef, now time.Time)
 		Manager: orDefault(def.Manager, managerCustomer), Spec: orDefault(def.Spec, specSymmetric),
 		State: orDefault(def.State, stateEnabled), Current: -1,
 		CustomKeyStoreID: def.CustomKeyStoreID, CloudHsmClusterID: def.CloudHsmClusterID, XksKeyID: def.XksKeyID,
-		MultiRegion: def.MultiRegion, Policy: orDefault(def.Policy, defaultPolicy(acct.ID)),
+		MultiRegion: def.MultiRegion, Policy: orDefault(def.Policy, defaultPolicy(acct.ID, def.Region)),
 	}
 	if key.Manager != managerCustomer && key.Manager != managerAWS {
 		return fmt.Errorf("unknown manager %q (want CUSTOMER or AWS)", key.Manager)

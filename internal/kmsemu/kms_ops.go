@@ -178,9 +178,9 @@ func checkTags(tags []tagInput, existing []kmsTag) ([]kmsTag, *apiError) {
 
 // defaultPolicy is the default key policy CreateKey gives (as recorded for
 // ReplicateKey's ReplicaPolicy).
-func defaultPolicy(account string) string {
+func defaultPolicy(account, region string) string {
 	return `{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions",` +
-		`"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":"kms:*","Resource":"*"}]}`
+		`"Effect":"Allow","Principal":{"AWS":"arn:` + partitionOf(region) + `:iam::` + account + `:root"},"Action":"kms:*","Resource":"*"}]}`
 }
 
 // freshKeyID is a fresh key ID for CreateKey: a UUID, or mrk- and 32 hex
@@ -322,7 +322,7 @@ func (k *kmsService) createKey(t *tx) (any, *apiError) {
 	if in.Description != nil {
 		key.Description = *in.Description
 	}
-	key.Policy = defaultPolicy(t.c.Account)
+	key.Policy = defaultPolicy(t.c.Account, t.c.Region)
 	if in.Policy != nil {
 		key.Policy = *in.Policy
 	}
@@ -845,7 +845,7 @@ func (k *kmsService) replicateKey(t *tx) (any, *apiError) {
 		Manager: managerCustomer, Spec: key.Spec, Usage: key.Usage, Origin: key.Origin,
 		Created: t.now, Tags: tags, Current: -1,
 		MultiRegion: true, PrimaryRegion: key.Region,
-		Policy: defaultPolicy(key.Account),
+		Policy: defaultPolicy(key.Account, region),
 	}
 	if in.Description != nil {
 		replica.Description = *in.Description

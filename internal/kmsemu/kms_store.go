@@ -134,11 +134,11 @@ var predefinedAliases = []string{
 }
 
 func keyARN(account, region, id string) string {
-	return "arn:aws:kms:" + region + ":" + account + ":key/" + id
+	return "arn:" + partitionOf(region) + ":kms:" + region + ":" + account + ":key/" + id
 }
 
 func aliasARN(account, region, name string) string {
-	return "arn:aws:kms:" + region + ":" + account + ":" + name
+	return "arn:" + partitionOf(region) + ":kms:" + region + ":" + account + ":" + name
 }
 
 func newRegionStore(account, region string) *regionStore {

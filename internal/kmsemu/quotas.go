@@ -32,6 +32,16 @@ var kmsQuotas = map[string]float64{
 	"PutKeyPolicy":         15,
 }
 
+// serviceQuotas are the quotas of the CloudFormation and Security Hub
+// operations, per account and Region, answered with each service's throttle.
+// Security Hub documents BatchImportFindings at 10/s (burst 30) and
+// GetFindings at 3/s (burst 6); the emulator's bursts are one second's worth.
+// UNCONFIRMED: CloudFormation publishes no per-operation rate; 10/s is taken.
+var serviceQuotas = map[string]map[string]float64{
+	"cloudformation": {"ListStacks": 10, "ListStackResources": 10, "DescribeStackResources": 10},
+	"securityhub":    {"BatchImportFindings": 10, "GetFindings": 3},
+}
+
 const msgThrottled = "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
 
 // quotas holds one token bucket per account, Region and operation. Buckets
@@ -59,7 +69,11 @@ func newQuotas(scale float64) *quotas {
 // take removes n tokens from the operation's bucket; false means throttled.
 // An operation without a quota is never throttled.
 func (q *quotas) take(account, region, op string, n float64) bool {
-	rps, ok := kmsQuotas[op]
+	return q.takeAt(kmsQuotas, account, region, op, n)
+}
+
+func (q *quotas) takeAt(table map[string]float64, account, region, op string, n float64) bool {
+	rps, ok := table[op]
 	if !ok {
 		return true
 	}
@@ -87,7 +101,16 @@ func (q *quotas) take(account, region, op string, n float64) bool {
 // quotaCheck throttles a KMS request that exceeds its quota. ReplicateKey
 // also spends two CreateKey requests in the replica Region (kms-api.md §8).
 func (s *Server) quotaCheck(ri *reqInfo, body []byte) *apiError {
-	if s.quotas == nil || ri.service != "kms" {
+	if s.quotas == nil {
+		return nil
+	}
+	if table := serviceQuotas[ri.service]; table != nil {
+		if !s.quotas.takeAt(table, ri.account, ri.region, ri.op, 1) {
+			return throttleError(ri.service)
+		}
+		return nil
+	}
+	if ri.service != "kms" {
 		return nil
 	}
 	throttled := &apiError{Status: 400, Code: "ThrottlingException", Message: msgThrottled}

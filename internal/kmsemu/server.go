@@ -77,12 +77,13 @@ type Faults struct {
 // policy (131,072 characters), so 1 MiB leaves room for every valid request.
 const maxBodyBytes = 1 << 20
 
-// adminPrefix is the path of the admin API, which no AWS client uses: every
-// AWS request of the emulated services is a POST to "/".
+// adminPrefix is the path of the admin API, which no AWS client uses: the
+// emulated services' requests are POSTs to "/" (Security Hub's to /findings…).
 const adminPrefix = "/_kmsemu/"
 
-// Server is the emulator: an http.Handler serving KMS, STS, Organizations and
-// EC2 DescribeRegions on one listener, plus an admin path under /_kmsemu/.
+// Server is the emulator: an http.Handler serving KMS, STS, Organizations,
+// EC2 DescribeRegions, CloudFormation's stack listings and Security Hub's
+// findings on one listener, plus an admin path under /_kmsemu/.
 type Server struct {
 	clock  *Clock
 	opts   Options
@@ -94,6 +95,9 @@ type Server struct {
 	quotas   *quotas // nil: off
 	faults   faults
 	deny     []DenyRule
+	orgs     map[string]*orgTree // by partition
+	cfn      *cloudFormation
+	hub      *securityHub
 	rng      *lockedRand
 	log      *requestLog
 	sigKeys  signingKeys
@@ -112,8 +116,9 @@ type Server struct {
 // when it joined the organization.
 type accountInfo struct {
 	Account
-	enabled map[string]bool
-	joined  time.Time
+	enabled   map[string]bool
+	partition string
+	joined    time.Time
 }
 
 // New builds a Server from its options.
@@ -194,12 +199,13 @@ func New(opts Options) (*Server, error) {
 // setEstate indexes the estate's accounts, credentials and deny rules. The
 // estate is kept without keys: after load the KMS service owns them.
 func (s *Server) setEstate(e *Estate) {
-	kept := &Estate{Organization: e.Organization, Deny: e.Deny}
+	kept := &Estate{Organization: e.Organization, PartitionOrganizations: e.PartitionOrganizations, Deny: e.Deny}
 	s.accounts = make(map[string]*accountInfo, len(e.Accounts)+1)
 	for i, a := range e.Accounts {
+		a.Stacks = typedStacks(&a)
 		a.Keys = nil
 		kept.Accounts = append(kept.Accounts, a)
-		info := &accountInfo{Account: a, enabled: regionSet(a.Regions)}
+		info := &accountInfo{Account: a, enabled: accountRegionSet(&a), partition: partitionOrAWS(a.Partition)}
 		// JoinedTimestamp is not in the estate: a fixed, plausible date per
 		// account keeps ListAccounts stable across calls and restarts.
 		info.joined = time.Date(2019, 3, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * 24 * time.Hour)
@@ -211,11 +217,15 @@ func (s *Server) setEstate(e *Estate) {
 		// The default credentials act in the default account even when the
 		// estate does not describe it; Organizations does not list it.
 		s.accounts[DefaultAccount] = &accountInfo{
-			Account: Account{ID: DefaultAccount, Name: "default"},
-			enabled: regionSet(nil),
+			Account:   Account{ID: DefaultAccount, Name: "default"},
+			enabled:   regionSet(nil),
+			partition: partitionAWS,
 		}
 	}
 	s.deny = e.Deny
+	s.orgs = newOrgTrees(kept, s.accounts)
+	s.cfn = newCloudFormation(kept)
+	s.hub = newSecurityHub()
 }
 
 // Clock returns the server's clock.
@@ -235,7 +245,7 @@ func (s *Server) Close() error {
 // reqInfo is what the frame learns about one request while routing it, and
 // what the request log records.
 type reqInfo struct {
-	service string // kms, sts, organizations, ec2
+	service string // kms, sts, organizations, ec2, cloudformation, securityhub
 	op      string
 	account string
 	region  string
@@ -300,6 +310,8 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
 			s.writeError(w, ri, &apiError{Status: 400, Code: "UnknownOperationException"})
 			return
 		}
+	} else if op := securityHubRoute(r); op != "" {
+		ri.service, ri.op = "securityhub", op
 	} else {
 		ri.service, form = s.routeQuery(r, body)
 		ri.op = first(form["Action"])
@@ -325,7 +337,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
 	}
 	ri.account = id.Account
 
-	if ri.service == "sts" || ri.service == "ec2" {
+	if ri.service == "sts" || ri.service == "ec2" || ri.service == "cloudformation" {
 		if ri.op == "" {
 			s.writeError(w, ri, &apiError{Status: 400, Code: "MissingAction",
 				Message: "Missing Action"})
@@ -373,6 +385,10 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
 		s.serveSTS(w, ri, c, id)
 	case "ec2":
 		s.serveEC2(w, ri, c)
+	case "cloudformation":
+		s.serveCloudFormation(w, ri, c)
+	case "securityhub":
+		s.serveSecurityHub(w, ri, c)
 	}
 }
 
@@ -386,7 +402,7 @@ func (s *Server) routeQuery(r *http.Request, body []byte) (string, map[string][]
 	}
 	if a, err := parseAuthorization(r.Header.Get("Authorization")); err == nil {
 		switch a.Service {
-		case "sts", "ec2":
+		case "sts", "ec2", "cloudformation":
 			return a.Service, form
 		}
 	}
@@ -395,6 +411,8 @@ func (s *Server) routeQuery(r *http.Request, body []byte) (string, map[string][]
 		return "sts", form
 	case ec2Version:
 		return "ec2", form
+	case cfnVersion:
+		return "cloudformation", form
 	}
 	return "", form
 }
@@ -448,6 +466,12 @@ func (s *Server) writeError(w http.ResponseWriter, ri *reqInfo, e *apiError) {
 		h["Content-Type"] = xmlContentType
 		w.WriteHeader(e.Status)
 		w.Write(ec2ErrorXML(e, ri.id))
+	case "cloudformation":
+		h["Content-Type"] = xmlContentType
+		w.WriteHeader(e.Status)
+		w.Write(queryErrorXML(cfnNamespace, e, ri.id))
+	case "securityhub":
+		writeRESTJSONError(w, e)
 	default:
 		h["Content-Type"] = jsonContentType
 		w.WriteHeader(e.Status)
@@ -473,6 +497,10 @@ func internalCode(service string) string {
 		return "InternalError"
 	case "organizations":
 		return "ServiceException"
+	case "cloudformation":
+		return "InternalFailure"
+	case "securityhub":
+		return "InternalException"
 	}
 	return "KMSInternalException"
 }

@@ -108,7 +108,7 @@ func newIdentities(e *Estate) *identities {
 		for _, c := range a.Credentials {
 			p := c.Principal
 			if p == "" {
-				p = "arn:aws:iam::" + a.ID + ":root"
+				p = "arn:" + partitionOrAWS(a.Partition) + ":iam::" + a.ID + ":root"
 			}
 			ids.keys[c.AccessKeyID] = &identity{
 				AccessKeyID: c.AccessKeyID,
@@ -199,7 +199,9 @@ func (s *Server) authenticate(r *http.Request, ri *reqInfo, body []byte) (*ident
 	}
 
 	id := s.ids.get(a.AccessKeyID)
-	if id == nil {
+	if id == nil || s.accounts[id.Account] != nil && s.accounts[id.Account].partition != partitionOf(a.Region) {
+		// Each partition has its own IAM: an access key is unknown outside
+		// its account's partition.
 		return nil, authError(ri.service, authUnknownKey, "")
 	}
 	token := r.Header.Get("X-Amz-Security-Token")
@@ -236,7 +238,15 @@ func (s *Server) authenticate(r *http.Request, ri *reqInfo, body []byte) (*ident
 		return nil, authError(ri.service, authExpired, "")
 	}
 	switch ri.service {
-	case "kms", "ec2":
+	case "organizations":
+		// Organizations is served in its partition's home Region only; the
+		// SDK signs for it whatever Region it is configured with, but a
+		// request signed for another Region does not match the endpoint's.
+		// UNCONFIRMED: AWS's exact answer; the scope error is taken.
+		if acct := s.accounts[id.Account]; acct != nil && a.Region != partitions[acct.partition].home {
+			return nil, authError(ri.service, authBadScope, "Credential should be scoped to a valid region. ")
+		}
+	case "kms", "ec2", "cloudformation", "securityhub":
 		// UNCONFIRMED: AWS's answer to a request for a Region the account has
 		// not enabled (an opt-in Region); KMS is chosen to say it does not
 		// know the credentials there, EC2 to fail authentication, as both do
@@ -273,7 +283,12 @@ const (
 // services (KMS, Organizations) and STS and EC2 each name them differently.
 func authError(service string, kind authKind, msg string) *apiError {
 	switch service {
-	case "sts":
+	case "securityhub":
+		// REST-JSON services answer the JSON services' codes with 403.
+		e := authError("kms", kind, msg)
+		e.Status = http.StatusForbidden
+		return e
+	case "sts", "cloudformation":
 		switch kind {
 		case authMissing:
 			return &apiError{Status: 403, Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token"}

@@ -51,7 +51,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, ri *reqInfo, c *call, id *ident
 			Metadata: responseMetadata{ri.id},
 		})
 	case "AssumeRole":
-		resp, aerr := s.assumeRole(url.Values(c.Form), id)
+		resp, aerr := s.assumeRole(url.Values(c.Form), id, c.Region)
 		if aerr != nil {
 			s.writeError(w, ri, aerr)
 			return
@@ -65,13 +65,12 @@ func (s *Server) serveSTS(w http.ResponseWriter, ri *reqInfo, c *call, id *ident
 }
 
 var (
-	roleArnRE     = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$`)
 	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]*$`)
 )
 
 // assumeRole checks the caller against the estate's role and hands out
 // temporary credentials acting in the role's account.
-func (s *Server) assumeRole(form url.Values, caller *identity) (*assumeRoleResponse, *apiError) {
+func (s *Server) assumeRole(form url.Values, caller *identity, region string) (*assumeRoleResponse, *apiError) {
 	roleArn := form.Get("RoleArn")
 	session := form.Get("RoleSessionName")
 	var problems []string
@@ -112,11 +111,16 @@ func (s *Server) assumeRole(form url.Values, caller *identity) (*assumeRoleRespo
 
 	denied := &apiError{Status: 403, Code: "AccessDenied",
 		Message: "User: " + caller.Principal + " is not authorized to perform: sts:AssumeRole on resource: " + roleArn}
-	m := roleArnRE.FindStringSubmatch(roleArn)
+	m := anyRoleArnRE.FindStringSubmatch(roleArn)
 	if m == nil {
 		return nil, denied
 	}
-	acct, roleName := m[1], m[2]
+	part, acct, roleName := m[1], m[2], m[3]
+	if part != partitionOf(region) {
+		// STS of one partition knows no role of another.
+		return nil, &apiError{Status: 400, Code: "ValidationError",
+			Message: "Partition \"" + part + "\" is not valid for resource \"" + roleArn + "\"."}
+	}
 	role := s.findRole(acct, roleName)
 	// AWS answers an unknown role, an untrusted caller and a wrong ExternalId
 	// alike, so that callers cannot probe for roles.
@@ -133,7 +137,7 @@ func (s *Server) assumeRole(form url.Values, caller *identity) (*assumeRoleRespo
 		SessionToken: "FwoGZXIvYXdzE" + randomToken(180),
 		Expires:      expires,
 		Account:      acct,
-		Principal:    "arn:aws:sts::" + acct + ":assumed-role/" + roleName + "/" + session,
+		Principal:    "arn:" + part + ":sts::" + acct + ":assumed-role/" + roleName + "/" + session,
 		Role:         roleName,
 	}
 	roleID := "AROA" + stableID(roleArn, 17)
@@ -189,12 +193,17 @@ func randomToken(nbytes int) string {
 
 // stsErrorXML is STS's error body (kms-api.md §9).
 func stsErrorXML(e *apiError, requestID string) []byte {
+	return queryErrorXML(stsNamespace, e, requestID)
+}
+
+// queryErrorXML is the AWS Query protocol's error body (STS, CloudFormation).
+func queryErrorXML(namespace string, e *apiError, requestID string) []byte {
 	typ := "Sender"
 	if e.Status >= 500 {
 		typ = "Receiver"
 	}
 	var b bytes.Buffer
-	b.WriteString(`<ErrorResponse xmlns="` + stsNamespace + `"><Error><Type>` + typ + `</Type><Code>`)
+	b.WriteString(`<ErrorResponse xmlns="` + namespace + `"><Error><Type>` + typ + `</Type><Code>`)
 	xml.EscapeText(&b, []byte(e.Code))
 	b.WriteString("</Code><Message>")
 	xml.EscapeText(&b, []byte(e.Message))
