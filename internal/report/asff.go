@@ -127,6 +127,19 @@ const (
 // ASFFOf converts a live finding to ASFF; ok is false for an IaC finding,
 // which has no account. at is the scan's evaluation time.
 func ASFFOf(f *check.Finding, tool Tool, at time.Time, maxDays int) (ASFFFinding, bool) {
+	return asffOf(f, tool, at, maxDays, &complianceJSON{})
+}
+
+// ASFFConverter converts findings to ASFF, reusing the encoding of the
+// compliance mapping that the findings of a run share.
+type ASFFConverter struct{ comp complianceJSON }
+
+// Convert is ASFFOf.
+func (c *ASFFConverter) Convert(f *check.Finding, tool Tool, at time.Time, maxDays int) (ASFFFinding, bool) {
+	return asffOf(f, tool, at, maxDays, &c.comp)
+}
+
+func asffOf(f *check.Finding, tool Tool, at time.Time, maxDays int, comp *complianceJSON) (ASFFFinding, bool) {
 	if f.AccountID == "" || f.KeyARN == "" {
 		return ASFFFinding{}, false
 	}
@@ -149,13 +162,13 @@ func ASFFOf(f *check.Finding, tool Tool, at time.Time, maxDays int) (ASFFFinding
 		Severity:      ASFFSeverity{Label: asffSeverity(f.Severity), Original: f.Severity},
 		Title:         truncate(r.Title, asffTitleMax),
 		Description:   truncate(f.Message, asffDescriptionMax),
-		ProductFields: asffProductFields(f, tool),
+		ProductFields: asffProductFields(f, tool, comp),
 		Resources: []ASFFResource{{
 			Type: "AwsKmsKey", Id: f.KeyARN, Partition: partition, Region: f.Region, Tags: f.Tags,
 			Details: &ASFFDetails{AwsKmsKey: ASFFKMSKey{KeyId: f.KeyID, KeyManager: f.Key.Manager, KeyState: f.Key.State,
 				Origin: f.Key.Origin, KeyRotationStatus: f.Rotation.Enabled}},
 		}},
-		Compliance:  &ASFFCompliance{Status: compliance, RelatedRequirements: asffRequirements(f.Compliance)},
+		Compliance:  &ASFFCompliance{Status: compliance, RelatedRequirements: comp.requirements(f.Compliance)},
 		Workflow:    &ASFFWorkflow{Status: workflow},
 		RecordState: record,
 	}
@@ -212,7 +225,7 @@ func asffRequirements(c map[string][]string) []string {
 
 // asffProductFields carries every fact of the JSON finding that ASFF has
 // no field for, under kmsrotor/ keys.
-func asffProductFields(f *check.Finding, tool Tool) map[string]string {
+func asffProductFields(f *check.Finding, tool Tool, comp *complianceJSON) map[string]string {
 	p := map[string]string{
 		"kmsrotor/CheckId": f.CheckID,
 		"kmsrotor/Status":  string(f.Status),
@@ -248,8 +261,7 @@ func asffProductFields(f *check.Finding, tool Tool) map[string]string {
 		set("ErrorCode", f.Error.Code)
 	}
 	if len(f.Compliance) > 0 {
-		b, _ := json.Marshal(f.Compliance)
-		set("Compliance", string(b))
+		set("Compliance", string(comp.of(f.Compliance)))
 	}
 	return p
 }
@@ -264,6 +276,7 @@ func truncate(s string, n int) string {
 }
 
 type asffSink struct {
+	conv    ASFFConverter
 	w       *bufio.Writer
 	tool    Tool
 	at      time.Time
@@ -281,18 +294,18 @@ func (s *asffSink) Begin(h Header) error {
 }
 
 func (s *asffSink) Finding(f *check.Finding) error {
-	a, ok := ASFFOf(f, s.tool, s.at, s.maxDays)
+	a, ok := s.conv.Convert(f, s.tool, s.at, s.maxDays)
 	if !ok {
 		return nil
 	}
-	b, err := json.MarshalIndent(a, "  ", "  ")
+	b, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("write asff report: %w", err)
 	}
 	if s.n == 0 {
-		s.w.WriteString("\n  ")
+		s.w.WriteString("\n")
 	} else {
-		s.w.WriteString(",\n  ")
+		s.w.WriteString(",\n")
 	}
 	s.n++
 	_, err = s.w.Write(b)

@@ -33,7 +33,10 @@ var csvHeader = []string{
 	"remediation_terraform", "remediation_cloudformation", "remediation_url", "compliance",
 }
 
-type csvSink struct{ w *csv.Writer }
+type csvSink struct {
+	w    *csv.Writer
+	comp complianceJSON
+}
 
 // NewCSV returns the CSV sink writing to w.
 func NewCSV(w io.Writer) Sink { return &csvSink{w: csv.NewWriter(controlFree{w})} }
@@ -41,7 +44,7 @@ func NewCSV(w io.Writer) Sink { return &csvSink{w: csv.NewWriter(controlFree{w})
 func (s *csvSink) Begin(Header) error { return s.w.Write(csvHeader) }
 
 func (s *csvSink) Finding(f *check.Finding) error {
-	row := csvRow(f)
+	row := csvRow(f, s.comp.csv(f.Compliance))
 	for i, c := range row {
 		row[i] = csvCell(c)
 	}
@@ -64,7 +67,7 @@ func csvCell(s string) string {
 	return s
 }
 
-func csvRow(f *check.Finding) []string {
+func csvRow(f *check.Finding, compliance string) []string {
 	itoa := func(n int) string {
 		if n == 0 {
 			return ""
@@ -81,10 +84,6 @@ func csvRow(f *check.Finding) []string {
 	for _, k := range slices.Sorted(maps.Keys(f.Tags)) {
 		tags = append(tags, k+"="+f.Tags[k])
 	}
-	var comp []string
-	for _, k := range slices.Sorted(maps.Keys(f.Compliance)) {
-		comp = append(comp, k+":"+strings.Join(f.Compliance[k], "|"))
-	}
 	var eop, ecode, emsg string
 	if f.Error != nil {
 		eop, ecode, emsg = f.Error.Operation, f.Error.Code, f.Error.Message
@@ -98,6 +97,6 @@ func csvRow(f *check.Finding) []string {
 		k.Manager, k.Spec, k.Usage, k.Origin, k.State, k.MultiRegionType,
 		k.PrimaryKeyARN, k.PrimaryRegion, k.PrimaryResource, k.CustomKeyStoreID,
 		eop, ecode, emsg,
-		f.Message, r.Text, r.TargetKeyARN, r.TargetRegion, r.CLI, r.Terraform, r.CloudFormation, r.URL, strings.Join(comp, ";"),
+		f.Message, r.Text, r.TargetKeyARN, r.TargetRegion, r.CLI, r.Terraform, r.CloudFormation, r.URL, compliance,
 	}
 }

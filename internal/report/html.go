@@ -90,7 +90,10 @@ func (s *htmlSink) Finding(f *check.Finding) error {
 	s.agg.add(f, s.fw.Key)
 	s.n++
 	row := htmlRow{F: f, ID: findingID(f), Key: resourceUID(f), Next: dateOf(f, true), Last: dateOf(f, false),
-		Fix: f.Status != check.StatusPass && f.Status != check.StatusSkipped, R: ruleOf(f, s.head.Scan.Policy.MaxRotationDays)}
+		Fix: f.Status != check.StatusPass && f.Status != check.StatusSkipped}
+	if row.Fix {
+		row.R = ruleOf(f, s.head.Scan.Policy.MaxRotationDays)
+	}
 	if f.Rotation.PeriodDays > 0 {
 		row.Period = strconv.Itoa(f.Rotation.PeriodDays)
 	}

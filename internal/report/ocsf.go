@@ -18,7 +18,8 @@ import (
 // in the shape Prowler writes (its json-ocsf output), so tools that read
 // Prowler's OCSF read ours. What OCSF has no field for (the rotation and key
 // facts) is in resources[0].data.metadata, as Prowler puts its resource
-// there. Each finding is written as it arrives.
+// there. Each finding is written as it arrives, one per line (compact: the
+// array is as large as the estate, and indenting it doubles the cost).
 
 const ocsfVersion = "1.4.0"
 
@@ -65,13 +66,13 @@ type ocsfProduct struct {
 }
 
 type ocsfUnmapped struct {
-	RelatedURL     string              `json:"related_url"`
-	Categories     []string            `json:"categories"`
-	DependsOn      []string            `json:"depends_on"`
-	RelatedTo      []string            `json:"related_to"`
-	AdditionalURLs []string            `json:"additional_urls"`
-	Notes          string              `json:"notes"`
-	Compliance     map[string][]string `json:"compliance"`
+	RelatedURL     string          `json:"related_url"`
+	Categories     []string        `json:"categories"`
+	DependsOn      []string        `json:"depends_on"`
+	RelatedTo      []string        `json:"related_to"`
+	AdditionalURLs []string        `json:"additional_urls"`
+	Notes          string          `json:"notes"`
+	Compliance     json.RawMessage `json:"compliance"`
 }
 
 type ocsfFindingInfo struct {
@@ -173,6 +174,7 @@ type ocsfSink struct {
 	at      time.Time
 	maxDays int
 	n       int
+	comp    complianceJSON
 }
 
 // NewOCSF returns the OCSF sink writing to w.
@@ -185,13 +187,15 @@ func (s *ocsfSink) Begin(h Header) error {
 }
 
 func (s *ocsfSink) Finding(f *check.Finding) error {
-	b, err := json.MarshalIndent(ocsfOf(f, s.tool, s.at, s.maxDays), "  ", "  ")
+	o := ocsfOf(f, s.tool, s.at, s.maxDays)
+	o.Unmapped.Compliance = s.comp.of(f.Compliance)
+	b, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("write ocsf report: %w", err)
 	}
-	sep := ",\n  "
+	sep := ",\n"
 	if s.n == 0 {
-		sep = "\n  "
+		sep = "\n"
 	}
 	s.n++
 	s.w.WriteString(sep)
@@ -243,10 +247,6 @@ func ocsfOf(f *check.Finding, tool Tool, at time.Time, maxDays int) ocsfFinding 
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	compliance := f.Compliance
-	if compliance == nil {
-		compliance = map[string][]string{}
-	}
 	return ocsfFinding{
 		Message: f.Message,
 		Metadata: ocsfMetadata{
@@ -259,7 +259,7 @@ func ocsfOf(f *check.Finding, tool Tool, at time.Time, maxDays int) ocsfFinding 
 		Status: status, StatusCode: string(f.Status), StatusDetail: f.Message, StatusID: statusID,
 		Unmapped: ocsfUnmapped{
 			RelatedURL: r.URL, Categories: []string{"encryption"}, DependsOn: []string{}, RelatedTo: []string{},
-			AdditionalURLs: []string{}, Notes: "", Compliance: compliance,
+			AdditionalURLs: []string{}, Notes: "",
 		},
 		ActivityName: "Create", ActivityID: 1,
 		FindingInfo: ocsfFindingInfo{

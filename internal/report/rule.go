@@ -3,8 +3,12 @@ package report
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
 )
@@ -35,7 +39,7 @@ const seedRisk = "The same key material is used indefinitely, which widens the e
 // (describeReason) and the finding's Remediation until the rule catalog
 // (check.Catalog) lands, when it is pointed there.
 func ruleOf(f *check.Finding, maxDays int) rule {
-	rt := describeReason(f.Reason, maxDays)
+	rt := cachedReason(f.Reason, maxDays)
 	r := rule{
 		Title:       rt.short,
 		Description: rt.full,
@@ -124,4 +128,68 @@ func boolOf(b *bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+type reasonKey struct {
+	reason  string
+	maxDays int
+}
+
+// reasons caches describeReason, which builds every help text of a reason
+// each time: a run has a handful of (reason, policy) pairs and many findings.
+var reasons sync.Map // reasonKey -> reasonText
+
+func cachedReason(reason string, maxDays int) reasonText {
+	k := reasonKey{reason, maxDays}
+	if v, ok := reasons.Load(k); ok {
+		return v.(reasonText)
+	}
+	rt := describeReason(reason, maxDays)
+	reasons.Store(k, rt)
+	return rt
+}
+
+// complianceJSON encodes a finding's compliance mapping once for the run:
+// the findings of a run share one mapping (the rule catalog's), so the
+// encoding of the last one seen is reused while the mapping is equal.
+type complianceJSON struct {
+	last map[string][]string
+	enc  json.RawMessage
+	reqs []string
+	text string // framework:req|req;… for the CSV
+}
+
+func (c *complianceJSON) refresh(m map[string][]string) {
+	if c.enc != nil && maps.EqualFunc(c.last, m, slices.Equal) {
+		return
+	}
+	if m == nil {
+		m = map[string][]string{}
+	}
+	c.enc, _ = json.Marshal(m)
+	c.last = make(map[string][]string, len(m))
+	for k, v := range m {
+		c.last[k] = slices.Clone(v)
+	}
+	c.reqs = asffRequirements(m)
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+":"+strings.Join(m[k], "|"))
+	}
+	c.text = strings.Join(parts, ";")
+}
+
+func (c *complianceJSON) csv(m map[string][]string) string {
+	c.refresh(m)
+	return c.text
+}
+
+func (c *complianceJSON) of(m map[string][]string) json.RawMessage {
+	c.refresh(m)
+	return c.enc
+}
+
+func (c *complianceJSON) requirements(m map[string][]string) []string {
+	c.refresh(m)
+	return c.reqs
 }

@@ -74,6 +74,7 @@ type target struct{ account, region string }
 // Sink is a report.Sink that imports each live finding into Security Hub.
 // IaC findings (no account) are not sent.
 type Sink struct {
+	conv    report.ASFFConverter
 	ctx     context.Context
 	client  ClientFor
 	pending map[target][]report.ASFFFinding
@@ -102,7 +103,7 @@ func (s *Sink) Begin(h report.Header) error {
 // Finding implements report.Sink: it buffers the finding and sends its
 // account-Region's batch once it holds BatchLimit findings.
 func (s *Sink) Finding(f *check.Finding) error {
-	a, ok := report.ASFFOf(f, s.tool, s.at, s.maxDays)
+	a, ok := s.conv.Convert(f, s.tool, s.at, s.maxDays)
 	if !ok {
 		return nil
 	}

@@ -190,4 +190,3 @@ func TestImportCallFailure(t *testing.T) {
 		t.Errorf("got %+v; want both findings failed with InvalidAccessException", res)
 	}
 }
-
