@@ -104,21 +104,66 @@ type ocsfData struct {
 // ocsfKeyFacts is the key as the finding knows it: every fact of the JSON
 // finding that OCSF has no field for.
 type ocsfKeyFacts struct {
-	ARN       string              `json:"arn"`
-	KeyID     string              `json:"key_id"`
-	Aliases   []string            `json:"aliases"`
-	Tags      map[string]string   `json:"tags"`
-	Source    string              `json:"source"`
-	Reason    string              `json:"reason"`
-	Muted     bool                `json:"muted"`
-	File      string              `json:"file,omitempty"`
-	StartLine int                 `json:"start_line,omitempty"`
-	EndLine   int                 `json:"end_line,omitempty"`
-	Resource  string              `json:"resource,omitempty"`
-	Rotation  check.RotationFacts `json:"rotation"`
-	Key       check.KeyFacts      `json:"key"`
-	Error     *check.ErrorFacts   `json:"error,omitempty"`
-	Remediate check.Remediation   `json:"remediation"`
+	ARN       string            `json:"arn"`
+	KeyID     string            `json:"key_id"`
+	Aliases   []string          `json:"aliases"`
+	Tags      map[string]string `json:"tags"`
+	Source    string            `json:"source"`
+	Reason    string            `json:"reason"`
+	Muted     bool              `json:"muted"`
+	File      string            `json:"file,omitempty"`
+	StartLine int               `json:"start_line,omitempty"`
+	EndLine   int               `json:"end_line,omitempty"`
+	Resource  string            `json:"resource,omitempty"`
+	Rotation  ocsfRotation      `json:"rotation"`
+	Key       ocsfKey           `json:"key"`
+	Error     *check.ErrorFacts `json:"error,omitempty"`
+	Remediate check.Remediation `json:"remediation"`
+}
+
+// ocsfRotation and ocsfKey are the JSON finding's rotation and key
+// objects, field for field (null when unknown), without their custom
+// marshalers, which cost more than the rest of the finding.
+type ocsfRotation struct {
+	Enabled          *bool      `json:"enabled"`
+	PeriodDays       *int       `json:"period_days"`
+	NextRotationDate *time.Time `json:"next_rotation_date"`
+	LastRotationDate *time.Time `json:"last_rotation_date"`
+	LastRotationType string     `json:"last_rotation_type,omitempty"`
+}
+
+type ocsfKey struct {
+	Manager          *string `json:"manager"`
+	Spec             *string `json:"spec"`
+	Usage            *string `json:"usage"`
+	Origin           *string `json:"origin"`
+	State            *string `json:"state"`
+	MultiRegionType  *string `json:"multi_region_type"`
+	PrimaryKeyARN    *string `json:"primary_key_arn"`
+	PrimaryRegion    *string `json:"primary_region"`
+	PrimaryResource  *string `json:"primary_resource"`
+	CustomKeyStoreID *string `json:"custom_key_store_id"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func ocsfRotationOf(r check.RotationFacts) ocsfRotation {
+	out := ocsfRotation{Enabled: r.Enabled, NextRotationDate: r.NextRotationDate, LastRotationDate: r.LastRotationDate, LastRotationType: r.LastRotationType}
+	if r.PeriodDays != 0 {
+		p := r.PeriodDays
+		out.PeriodDays = &p
+	}
+	return out
+}
+
+func ocsfKeyOf(k check.KeyFacts) ocsfKey {
+	return ocsfKey{nullable(k.Manager), nullable(k.Spec), nullable(k.Usage), nullable(k.Origin), nullable(k.State),
+		nullable(k.MultiRegionType), nullable(k.PrimaryKeyARN), nullable(k.PrimaryRegion), nullable(k.PrimaryResource), nullable(k.CustomKeyStoreID)}
 }
 
 type ocsfGroup struct {
@@ -272,7 +317,7 @@ func ocsfOf(f *check.Finding, tool Tool, at time.Time, maxDays int) ocsfFinding 
 			Data: ocsfData{Metadata: ocsfKeyFacts{
 				ARN: f.KeyARN, KeyID: f.KeyID, Aliases: aliases, Tags: tags, Source: f.Source, Reason: f.Reason, Muted: f.Muted,
 				File: f.File, StartLine: f.StartLine, EndLine: f.EndLine, Resource: f.Resource,
-				Rotation: f.Rotation, Key: f.Key, Error: f.Error, Remediate: f.Remediation,
+				Rotation: ocsfRotationOf(f.Rotation), Key: ocsfKeyOf(f.Key), Error: f.Error, Remediate: f.Remediation,
 			}},
 			Group:  ocsfGroup{Name: "kms"},
 			Labels: labels, Name: name, Type: "AwsKmsKey", UID: resourceUID(f),
