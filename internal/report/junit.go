@@ -82,13 +82,48 @@ func (s *junitSink) Finding(f *check.Finding) error {
 		s.skipped++
 	}
 	s.tests++
-	b, err := xml.MarshalIndent(c, "    ", "  ")
-	if err != nil {
-		return fmt.Errorf("write junit report: %w", err)
+	return c.write(s.buf)
+}
+
+// write writes the test case as xml.MarshalIndent(c, "    ", "  ") does,
+// by hand: reflection would cost more than the rest of the writer.
+func (c junitCase) write(w *bufio.Writer) error {
+	text := func(s string) { xml.EscapeText(w, []byte(s)) }
+	attr := func(name, v string) {
+		w.WriteString(" " + name + `="`)
+		text(v)
+		w.WriteString(`"`)
 	}
-	s.buf.WriteString("    ")
-	s.buf.Write(b)
-	_, err = s.buf.WriteString("\n")
+	w.WriteString("    <testcase")
+	attr("name", c.Name)
+	attr("classname", c.Classname)
+	attr("time", c.Time)
+	w.WriteString(">")
+	problem := func(tag string, p *junitProblem) {
+		w.WriteString("\n      <" + tag)
+		attr("message", p.Message)
+		attr("type", p.Type)
+		w.WriteString(">")
+		text(p.Text)
+		w.WriteString("</" + tag + ">")
+	}
+	if c.Failure != nil {
+		problem("failure", c.Failure)
+	}
+	if c.Error != nil {
+		problem("error", c.Error)
+	}
+	if c.Skipped != nil {
+		w.WriteString("\n      <skipped")
+		attr("message", c.Skipped.Message)
+		w.WriteString("></skipped>")
+	}
+	if c.SystemOut != "" {
+		w.WriteString("\n      <system-out>")
+		text(c.SystemOut)
+		w.WriteString("</system-out>")
+	}
+	_, err := w.WriteString("\n    </testcase>\n")
 	return err
 }
 
@@ -158,10 +193,7 @@ func (s *junitSink) End(t Trailer) error {
 		// A scan error (a Region not listed) is an error of its own test case.
 		c := junitCase{Name: "scan " + orDefault(e.AccountID, e.File) + " " + e.Region, Classname: check.CheckID + ".scan", Time: "0",
 			Error: &junitProblem{Message: describeScanError(e), Type: e.Code}}
-		b, _ := xml.MarshalIndent(c, "    ", "  ")
-		w.WriteString("    ")
-		w.Write(b)
-		w.WriteString("\n")
+		c.write(w)
 	}
 	if _, err := s.spill.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("write junit report: %w", err)

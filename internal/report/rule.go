@@ -68,7 +68,7 @@ func ruleOf(f *check.Finding, maxDays int) rule {
 	r.Console += " > Save."
 	r.CLI = f.Remediation.CLI
 	if r.CLI == "" && f.File == "" {
-		r.CLI = strings.NewReplacer("<key-id>", target, "<region>", region).Replace(cliCommand(period))
+		r.CLI = strings.ReplaceAll(strings.ReplaceAll(cliCommand(period), "<key-id>", target), "<region>", region)
 	}
 	r.CloudFormation = orDefault(f.Remediation.CloudFormation, strings.Join(cfnFix(period), "\n"))
 	r.Terraform = orDefault(f.Remediation.Terraform, strings.Join(alignHCL(tfFix(period)), "\n"))
