@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -225,7 +227,15 @@ func (r *reportFlags) sinkFor(f report.Format, w io.Writer, opts report.Options)
 	if slices.Contains(report.SinkFormats(), f) {
 		return report.NewFormatSink(f, w, r.sinkOptions())
 	}
-	return &documentSink{w: w, format: f, opts: opts}, nil
+	d := &documentSink{w: w, format: f, opts: opts}
+	if f == report.FormatJSON && r.framework.Key != "" {
+		c, err := report.NewComplianceSection(r.framework.Key)
+		if err != nil {
+			return nil, err
+		}
+		d.section = c
+	}
+	return d, nil
 }
 
 // documentSink writes a format that is still a whole-Document writer
@@ -236,6 +246,8 @@ type documentSink struct {
 	format report.Format
 	opts   report.Options
 	doc    report.Document
+	// section, for JSON with --compliance, adds "compliance_section".
+	section *report.ComplianceCounter
 }
 
 func (d *documentSink) Begin(h report.Header) error {
@@ -245,11 +257,35 @@ func (d *documentSink) Begin(h report.Header) error {
 
 func (d *documentSink) Finding(f *check.Finding) error {
 	d.doc.Findings = append(d.doc.Findings, *f)
+	if d.section != nil {
+		d.section.Finding(f)
+	}
 	return nil
 }
 
 func (d *documentSink) End(t report.Trailer) error {
 	d.doc.Scan, d.doc.Errors = t.Scan, t.Errors
 	d.doc.Finalize()
-	return report.Write(d.w, d.format, &d.doc, d.opts)
+	if d.section == nil {
+		return report.Write(d.w, d.format, &d.doc, d.opts)
+	}
+	// The JSON document with its "compliance_section" as the last member.
+	// The streaming core's JSON sink is to take report.ComplianceSection
+	// itself; until then the member is appended to the document's text.
+	var b bytes.Buffer
+	if err := report.Write(&b, d.format, &d.doc, d.opts); err != nil {
+		return err
+	}
+	doc, ok := bytes.CutSuffix(bytes.TrimRight(b.Bytes(), "\n"), []byte("}"))
+	if !ok {
+		return errors.New("write json report: the document does not end with }")
+	}
+	sec, err := json.MarshalIndent(d.section.Section(), "  ", "  ")
+	if err != nil {
+		return fmt.Errorf("write json report: %w", err)
+	}
+	doc = append(bytes.TrimRight(doc, "\n"), ",\n  \"compliance_section\": "...)
+	doc = append(append(doc, sec...), "\n}\n"...)
+	_, err = d.w.Write(doc)
+	return err
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -116,6 +117,15 @@ func TestReportFlagsOutputDir(t *testing.T) {
 		if err != nil || (f != report.FormatTable && !bytes.Contains(b, []byte("k1"))) {
 			t.Errorf("%s: %v, or the finding is missing", f, err)
 		}
+	}
+	var js struct {
+		Findings          []check.Finding
+		ComplianceSection *report.ComplianceSection `json:"compliance_section"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, defaultStem+".json"))
+	if err := json.Unmarshal(b, &js); err != nil || len(js.Findings) != 1 || js.ComplianceSection == nil ||
+		js.ComplianceSection.ID != "cis_5.0_aws" || len(js.ComplianceSection.Requirements) != 1 || js.ComplianceSection.Requirements[0].Fail != 1 {
+		t.Errorf("json with --compliance CIS-5.0: %v, %+v; want the finding and a section with 3.6 failing once", err, js.ComplianceSection)
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("stdout got %d bytes with --output-dir, want none", stdout.Len())
