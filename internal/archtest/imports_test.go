@@ -19,8 +19,12 @@ const module = "github.com/kmsrotor/kmsrotor/"
 // point down only. A package without a rule fails the test until one is
 // written here.
 var allowed = map[string][]string{
-	"cmd/kmsrotor":        {"internal/cli"},
-	"internal/cli":        {"internal/awskms", "internal/check", "internal/iac", "internal/kmsemu", "internal/kmskey", "internal/report", "internal/remediate", "internal/term", "internal/atomicfile"},
+	"cmd/kmsrotor": {"internal/cli"},
+	"internal/cli": {"internal/awskms", "internal/check", "internal/iac", "internal/kmsemu", "internal/kmskey", "internal/report", "internal/remediate", "internal/securityhub", "internal/mutelist", "internal/term", "internal/atomicfile"},
+	// securityhub sends report's ASFF findings through awskms's clients.
+	"internal/securityhub": {"internal/awskms", "internal/check", "internal/kmskey", "internal/report"},
+	// mutelist decides, from check's findings, which are muted.
+	"internal/mutelist":   {"internal/check", "internal/kmskey"},
 	"internal/remediate":  {"internal/awskms", "internal/check", "internal/iac", "internal/kmskey", "internal/report", "internal/atomicfile"},
 	"internal/report":     {"internal/check", "internal/kmskey", "internal/term", "internal/atomicfile"},
 	"internal/awskms":     {"internal/kmskey"},

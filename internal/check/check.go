@@ -5,6 +5,7 @@ package check
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -313,6 +314,10 @@ func newFinding(k kmskey.Key) Finding {
 	if t := k.Rotation.LastRotationDate; !t.IsZero() {
 		t = t.UTC()
 		f.Rotation.LastRotationDate = &t
+	}
+	f.Rotation.LastRotationType = k.Rotation.LastRotationType
+	if len(k.Tags) > 0 {
+		f.Tags = maps.Clone(k.Tags)
 	}
 	if k.Err != nil {
 		f.Error = &ErrorFacts{Operation: k.Err.Operation, Code: k.Err.Code, Message: k.Err.Message}

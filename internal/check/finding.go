@@ -73,6 +73,9 @@ type Finding struct {
 	KeyID     string   `json:"key_id,omitempty"`
 	KeyARN    string   `json:"key_arn,omitempty"`
 	Aliases   []string `json:"aliases"`
+	// Tags are the key's tags (live) or its resource's tags (IaC), for
+	// the mutelist; omitted when the key has none.
+	Tags map[string]string `json:"tags,omitempty"`
 
 	File      string `json:"file,omitempty"`
 	StartLine int    `json:"start_line,omitempty"`
@@ -109,6 +112,9 @@ type RotationFacts struct {
 	PeriodDays       int        `json:"period_days"`
 	NextRotationDate *time.Time `json:"next_rotation_date"`
 	LastRotationDate *time.Time `json:"last_rotation_date"`
+	// LastRotationType is AUTOMATIC or ON_DEMAND when the rotation history
+	// was read (--rotation-history); omitted otherwise.
+	LastRotationType string `json:"last_rotation_type,omitempty"`
 }
 
 // MarshalJSON writes a period of 0 (unknown or not applicable) as null.

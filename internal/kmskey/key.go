@@ -166,7 +166,17 @@ type Rotation struct {
 	NextRotationDate time.Time
 	LastRotationDate time.Time
 	OnDemandStarted  time.Time
+	// LastRotationType is how the last completed rotation happened, as
+	// ListKeyRotations says: RotationTypeAutomatic or RotationTypeOnDemand;
+	// empty when unknown.
+	LastRotationType string
 }
+
+// The RotationType values of ListKeyRotations.
+const (
+	RotationTypeAutomatic = "AUTOMATIC"
+	RotationTypeOnDemand  = "ON_DEMAND"
+)
 
 // Error is a failed API call while collecting a key.
 type Error struct {

@@ -108,6 +108,9 @@ type Options struct {
 	// RunSize is how many findings a sorting writer holds in memory
 	// (DefaultRunSize when 0).
 	RunSize int
+	// Compliance is the key of the framework (check.Framework.Key) whose
+	// section the HTML, Markdown and JSON reports add; empty for none.
+	Compliance string
 }
 
 // NewSinkFunc makes the Sink of one format, writing to w.

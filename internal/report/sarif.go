@@ -329,14 +329,14 @@ func (b *sarifBuilder) rule(f check.Finding) int {
 	if i, ok := b.ruleIndex[id]; ok {
 		return i
 	}
-	d := catalogRule(f).Reason(f.Reason, b.maxDays)
+	d := catalogRule(&f).Reason(f.Reason, b.maxDays)
 	b.rules = append(b.rules, sarifRule{
 		ID:                   id,
 		Name:                 d.Name,
 		ShortDescription:     sarifText{Text: d.Title},
 		FullDescription:      sarifText{Text: d.Description},
 		Help:                 sarifMultiText{Text: d.Help, Markdown: d.HelpMarkdown},
-		HelpURI:              catalogRule(f).URL,
+		HelpURI:              catalogRule(&f).URL,
 		DefaultConfiguration: sarifConfiguration{Level: sarifLevel(f.Status)},
 		Properties: sarifRuleProps{
 			Tags:             d.Tags,
@@ -577,7 +577,7 @@ func sarifFixOf(f check.Finding) (sarifFix, bool) {
 
 // fixDescription says what a fix does, in the finding's language.
 func fixDescription(f check.Finding) string {
-	what := catalogRule(f).Reason(f.Reason, 0).Action
+	what := catalogRule(&f).Reason(f.Reason, 0).Action
 	return fmt.Sprintf("%s on %s (the change kmsrotor iac --fix makes).", what, orDefault(f.Resource, f.File))
 }
 
@@ -606,13 +606,4 @@ func notification(e ScanError) sarifNotification {
 		n.Properties = nil
 	}
 	return n
-}
-
-// catalogRule is the catalog's rule of a finding; a finding of a rule the
-// catalog does not know is described as the rotation rule's.
-func catalogRule(f check.Finding) *check.Rule {
-	if r, ok := check.Catalog[f.CheckID]; ok {
-		return r
-	}
-	return &check.RotationRule
 }
