@@ -32,7 +32,11 @@ import (
 //     period and next date). Errors: as DescribeKey, plus
 //     KMSInvalidStateException and UnsupportedOperationException (imported
 //     material, custom key stores).
+//   - ListKeyRotations (with --rotation-history) lists a key's completed
+//     rotations, oldest first, by pages of at most Limit (1–1000) with
+//     Marker and Truncated. Errors: as GetKeyRotationStatus.
 type KMSAPI interface {
+	ListKeyRotations(ctx context.Context, in *kms.ListKeyRotationsInput, optFns ...func(*kms.Options)) (*kms.ListKeyRotationsOutput, error)
 	ListKeys(ctx context.Context, in *kms.ListKeysInput, optFns ...func(*kms.Options)) (*kms.ListKeysOutput, error)
 	ListAliases(ctx context.Context, in *kms.ListAliasesInput, optFns ...func(*kms.Options)) (*kms.ListAliasesOutput, error)
 	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)

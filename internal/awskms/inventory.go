@@ -63,6 +63,9 @@ type Options struct {
 	// IncludeDisabled reads the rotation status of Disabled keys too (the
 	// check evaluates them then).
 	IncludeDisabled bool
+	// RotationHistory reads ListKeyRotations for every key whose rotation
+	// status is read, for its last rotation's date and type.
+	RotationHistory bool
 
 	// Concurrency is the number of keys read at once per account and Region
 	// (default 32); ParallelRegions the number of account and Region pairs

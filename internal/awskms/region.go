@@ -176,6 +176,14 @@ func (s *Session) readKey(ctx context.Context, client KMSAPI, account, region st
 		return k
 	}
 	k.Rotation = rotation(rot)
+	if s.o.RotationHistory {
+		last, kind, err := RotationHistory(ctx, client, aws.ToString(e.KeyId))
+		if err != nil {
+			k.Err = keyError("ListKeyRotations", err)
+			return k
+		}
+		k.Rotation.LastRotationDate, k.Rotation.LastRotationType = last, kind
+	}
 	return k
 }
 

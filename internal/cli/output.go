@@ -3,51 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/kmsrotor/kmsrotor/internal/atomicfile"
 	"github.com/kmsrotor/kmsrotor/internal/report"
+	"github.com/kmsrotor/kmsrotor/internal/securityhub"
+	"github.com/kmsrotor/kmsrotor/internal/term"
 )
-
-// reportOutput is where a command's report goes: a sink writing to stdout,
-// or to --output-file through an atomicfile.File, put in place by commit
-// (a reader never sees half a report, and a run that fails before its end
-// leaves none).
-type reportOutput struct {
-	sink report.Sink
-	file *atomicfile.File
-}
-
-func openReport(o *scanOptions) (*reportOutput, error) {
-	if o.OutputFile == "" {
-		return &reportOutput{sink: newSink(o.env.Stdout, o.format, report.Options{Terminal: o.env.StdoutTTY, ShowSkipped: o.ShowSkipped, NoColor: noColor(o.env)})}, nil
-	}
-	path := o.OutputFile
-	if !filepath.IsAbs(path) && o.env.WorkingDir != "" {
-		path = filepath.Join(o.env.WorkingDir, path)
-	}
-	f, err := atomicfile.Create(path, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	return &reportOutput{sink: newSink(f, o.format, report.Options{ShowSkipped: o.ShowSkipped}), file: f}, nil
-}
-
-func (r *reportOutput) commit() error {
-	if r.file == nil {
-		return nil
-	}
-	if err := r.file.Commit(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	return nil
-}
-
-func (r *reportOutput) abort() {
-	if r.file != nil {
-		r.file.Abort()
-	}
-}
 
 // writeFileAtomic writes a whole report to path (iac, merge).
 func writeFileAtomic(path string, write func(io.Writer) error) error {
@@ -68,4 +29,20 @@ func newSink(w io.Writer, f report.Format, opts report.Options) report.Sink {
 		panic(fmt.Sprintf("validated format %q has no sink: %v", f, err))
 	}
 	return s
+}
+
+// reportImport says on stderr what the Security Hub import did: how many
+// findings it imported, and each one it did not, with Security Hub's
+// reason.
+func reportImport(env *Env, r securityhub.Result) error {
+	fmt.Fprintf(env.Stderr, "kmsrotor: Security Hub: %d findings imported in %d calls", r.Imported, r.Batches)
+	if len(r.Failures) == 0 {
+		fmt.Fprintln(env.Stderr, ".")
+		return nil
+	}
+	fmt.Fprintf(env.Stderr, "; %d not imported:\n", len(r.Failures))
+	for _, f := range r.Failures {
+		fmt.Fprintf(env.Stderr, "  %s\n", term.Inert(fmt.Sprintf("%s %s %s: %s: %s", f.AccountID, f.Region, f.KeyARN, f.Code, f.Message)))
+	}
+	return nil
 }

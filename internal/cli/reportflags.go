@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kmsrotor/kmsrotor/internal/atomicfile"
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/mutelist"
 	"github.com/kmsrotor/kmsrotor/internal/report"
@@ -159,42 +158,40 @@ func (r *reportFlags) mute(f *check.Finding) {
 	}
 }
 
-// sinkOptions are the options of the sinks of these flags.
-func (r *reportFlags) sinkOptions() report.Options {
-	return report.Options{Compliance: r.framework.Key}
-}
-
-// outputs builds the sink the scan writes to: each format to stdout (one
-// format) or to its file under --output-dir, plus Security Hub when asked
-// (hub builds each account-Region's client). newSink builds the formats
-// that are not report.SinkFormats (table, json, sarif, jsonl); until the
-// streaming core's report.NewSink lands, documentSink stands in. done
-// closes the files, moving each into place only when ok (the run wrote it
-// completely); hubSink's Result says what the Security Hub import did.
-func (r *reportFlags) outputs(ctx context.Context, stdout io.Writer, opts report.Options, hub securityhub.ClientFor) (sink report.Sink, done func(ok bool) error, hubSink *securityhub.Sink, err error) {
+// outputs builds the sink the scan writes to: each format to its file
+// under --output-dir, or the one format to outputFile (written under a
+// temporary name) or to stdout with stdoutOpts (terminal, colour), plus
+// Security Hub when asked (hub builds each account-Region's client). done
+// puts the files in place when ok (the run wrote them to the end) and
+// removes them otherwise; hubSink's Result says what the import did.
+func (r *reportFlags) outputs(ctx context.Context, stdout io.Writer, outputFile string, stdoutOpts report.Options, hub securityhub.ClientFor) (sink report.Sink, done func(ok bool) error, hubSink *securityhub.Sink, err error) {
 	var sinks []report.Sink
-	var files []*os.File
-	var finals []string
-	cleanup := func() {
+	var files []*atomicfile.File
+	abort := func() {
 		for _, f := range files {
-			f.Close()
-			os.Remove(f.Name())
+			f.Abort()
 		}
 	}
+	fileOpts := report.Options{ShowSkipped: stdoutOpts.ShowSkipped, Compliance: r.framework.Key}
 	for _, f := range r.formats {
-		w := stdout
+		var w io.Writer = stdout
+		opts := stdoutOpts
+		opts.Compliance = r.framework.Key
+		path := outputFile
 		if r.OutputDir != "" {
-			final := filepath.Join(r.path(r.OutputDir), r.Stem+formatExt[f])
-			tmp, err := os.CreateTemp(filepath.Dir(final), "."+r.Stem+"-*.tmp")
-			if err != nil {
-				cleanup()
-				return nil, nil, nil, fmt.Errorf("create %s report in %s: %w", f, r.OutputDir, err)
-			}
-			files, finals, w = append(files, tmp), append(finals, final), tmp
+			path = filepath.Join(r.path(r.OutputDir), r.Stem+formatExt[f])
 		}
-		s, err := r.sinkFor(f, w, opts)
+		if path != "" {
+			af, err := atomicfile.Create(r.path(path), 0o644)
+			if err != nil {
+				abort()
+				return nil, nil, nil, fmt.Errorf("create the %s report: %w", f, err)
+			}
+			files, w, opts = append(files, af), af, fileOpts
+		}
+		s, err := report.NewSink(f, w, opts)
 		if err != nil {
-			cleanup()
+			abort()
 			return nil, nil, nil, err
 		}
 		sinks = append(sinks, s)
@@ -204,88 +201,17 @@ func (r *reportFlags) outputs(ctx context.Context, stdout io.Writer, opts report
 		sinks = append(sinks, hubSink)
 	}
 	done = func(ok bool) error {
+		if !ok {
+			abort()
+			return nil
+		}
 		var errs []error
-		for i, f := range files {
-			if err := f.Close(); err != nil {
+		for _, f := range files {
+			if err := f.Commit(); err != nil {
 				errs = append(errs, err)
-				continue
-			}
-			if !ok {
-				os.Remove(f.Name())
-				continue
-			}
-			if err := os.Rename(f.Name(), finals[i]); err != nil {
-				errs = append(errs, fmt.Errorf("write %s: %w", finals[i], err))
 			}
 		}
 		return errors.Join(errs...)
 	}
 	return report.Tee(sinks...), done, hubSink, nil
-}
-
-func (r *reportFlags) sinkFor(f report.Format, w io.Writer, opts report.Options) (report.Sink, error) {
-	if slices.Contains(report.SinkFormats(), f) {
-		return report.NewSink(f, w, r.sinkOptions())
-	}
-	d := &documentSink{w: w, format: f, opts: opts}
-	if f == report.FormatJSON && r.framework.Key != "" {
-		c, err := report.NewComplianceSection(r.framework.Key)
-		if err != nil {
-			return nil, err
-		}
-		d.section = c
-	}
-	return d, nil
-}
-
-// documentSink writes a format that is still a whole-Document writer
-// (table, json, sarif): it keeps the findings and writes at End. To be
-// replaced by the streaming core's report.NewSink.
-type documentSink struct {
-	w      io.Writer
-	format report.Format
-	opts   report.Options
-	doc    report.Document
-	// section, for JSON with --compliance, adds "compliance_section".
-	section *report.ComplianceCounter
-}
-
-func (d *documentSink) Begin(h report.Header) error {
-	d.doc.Tool, d.doc.Scan = h.Tool, h.Scan
-	return nil
-}
-
-func (d *documentSink) Finding(f *check.Finding) error {
-	d.doc.Findings = append(d.doc.Findings, *f)
-	if d.section != nil {
-		d.section.Finding(f)
-	}
-	return nil
-}
-
-func (d *documentSink) End(t report.Trailer) error {
-	d.doc.Scan, d.doc.Errors = t.Scan, t.Errors
-	d.doc.Finalize()
-	if d.section == nil {
-		return report.Write(d.w, d.format, &d.doc, d.opts)
-	}
-	// The JSON document with its "compliance_section" as the last member.
-	// The streaming core's JSON sink is to take report.ComplianceSection
-	// itself; until then the member is appended to the document's text.
-	var b bytes.Buffer
-	if err := report.Write(&b, d.format, &d.doc, d.opts); err != nil {
-		return err
-	}
-	doc, ok := bytes.CutSuffix(bytes.TrimRight(b.Bytes(), "\n"), []byte("}"))
-	if !ok {
-		return errors.New("write json report: the document does not end with }")
-	}
-	sec, err := json.MarshalIndent(d.section.Section(), "  ", "  ")
-	if err != nil {
-		return fmt.Errorf("write json report: %w", err)
-	}
-	doc = append(bytes.TrimRight(doc, "\n"), ",\n  \"compliance_section\": "...)
-	doc = append(append(doc, sec...), "\n}\n"...)
-	_, err = d.w.Write(doc)
-	return err
 }

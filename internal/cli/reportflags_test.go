@@ -88,7 +88,7 @@ func TestReportFlagsOutputDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	sink, done, _, err := r.outputs(context.Background(), &stdout, report.Options{}, nil)
+	sink, done, _, err := r.outputs(context.Background(), &stdout, "", report.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

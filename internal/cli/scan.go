@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strings"
+	"slices"
 	"cmp"
 	"context"
 	"errors"
@@ -18,12 +20,14 @@ import (
 	"github.com/kmsrotor/kmsrotor/internal/kmsemu"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 	"github.com/kmsrotor/kmsrotor/internal/report"
+	"github.com/kmsrotor/kmsrotor/internal/securityhub"
+	"github.com/kmsrotor/kmsrotor/internal/term"
 )
 
 // scanOptions are the flags of kmsrotor scan, then what RunE derives from them.
 type scanOptions struct {
 	selection
-	Output          string
+	reports         reportFlags
 	OutputFile      string
 	MaxRotationDays int
 	GraceDays       int
@@ -39,7 +43,6 @@ type scanOptions struct {
 	CPUProfile      string
 
 	// Set by validate.
-	format report.Format
 	policy check.Policy
 	shard  awskms.Shard
 	runID  string
@@ -47,8 +50,19 @@ type scanOptions struct {
 	env *Env
 }
 
-// scanFormats are the formats of a scan's report.
-var scanFormats = []report.Format{report.FormatTable, report.FormatJSON, report.FormatJSONL}
+// scanFormats are the formats of a scan's report: all but SARIF, which is
+// for code scanning of IaC files.
+var scanFormats = []report.Format{report.FormatTable, report.FormatJSON, report.FormatJSONL, report.FormatOCSF,
+	report.FormatASFF, report.FormatCSV, report.FormatJUnit, report.FormatMarkdown, report.FormatHTML}
+
+// formatList names formats for a message.
+func formatList(fs []report.Format) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
 
 // demoEmulator is the emulator of --demo: the built-in estate.
 func demoEmulator() kmsemu.Options { return kmsemu.Options{Estate: kmsemu.DemoEstate()} }
@@ -114,8 +128,8 @@ Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 	}
 	f := cmd.Flags()
 	o.selection.bind(f, "scan")
-	f.StringVarP(&o.Output, "output", "o", string(report.FormatTable), "output format: table, json or jsonl")
-	f.StringVar(&o.OutputFile, "output-file", "", "write the report to this file (atomically) instead of stdout")
+	o.reports.bind(f)
+	f.StringVar(&o.OutputFile, "output-file", "", "write the report (one format) to this file, atomically, instead of stdout")
 	f.IntVar(&o.MaxRotationDays, "max-rotation-days", check.DefaultMaxRotationDays, maxRotationDaysHelp)
 	f.IntVar(&o.GraceDays, "rotation-grace-days", check.DefaultGraceDays, "days past the next rotation date before a key is overdue")
 	f.BoolVar(&o.IncludeDisabled, "include-disabled", false, "evaluate Disabled keys instead of skipping them")
@@ -134,11 +148,18 @@ Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 
 // validate checks the flags and their combinations before any API call.
 func (o *scanOptions) validate(cmd *cobra.Command) error {
-	format, err := report.ParseFormat(o.Output, scanFormats...)
-	if err != nil {
-		return usageErr(err)
+	o.reports.now, o.reports.workingDir = o.env.Now, o.env.WorkingDir
+	if err := o.reports.validate(); err != nil {
+		return err
 	}
-	o.format = format
+	for _, f := range o.reports.formats {
+		if !slices.Contains(scanFormats, f) {
+			return usagef("unknown output format %q for a scan: use %s", f, formatList(scanFormats))
+		}
+	}
+	if o.OutputFile != "" && (o.reports.OutputDir != "" || len(o.reports.formats) > 1) {
+		return usagef("--output-file writes one format: drop it, or --output-dir")
+	}
 	if err := o.selection.validate(cmd, o.env); err != nil {
 		return err
 	}
@@ -224,6 +245,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 	inv.QuotaScale = o.QuotaScale
 	inv.PaceAlways = o.Pace == "always"
 	inv.Progress = &awskms.Progress{}
+	inv.RotationHistory = o.reports.RotationHistory
 
 	if o.CPUProfile != "" {
 		stop, err := startCPUProfile(o.CPUProfile)
@@ -240,11 +262,26 @@ func runScan(ctx context.Context, o *scanOptions) error {
 	if err != nil {
 		return scanFatal(err, o)
 	}
-	out, err := openReport(o)
+	for _, w := range o.reports.warnings {
+		fmt.Fprintf(o.env.Stderr, "kmsrotor: %s\n", term.Inert(w))
+	}
+	stdoutOpts := report.Options{Terminal: o.env.StdoutTTY, ShowSkipped: o.ShowSkipped, NoColor: noColor(o.env)}
+	sink, done, hub, err := o.reports.outputs(ctx, o.env.Stdout, o.OutputFile, stdoutOpts, func(account, region string) (securityhub.API, error) {
+		a, err := sess.EnterID(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		return sess.Raw(a, "securityhub", "SecurityHub", region), nil
+	})
 	if err != nil {
 		return err
 	}
-	defer out.abort()
+	committed := false
+	defer func() {
+		if !committed {
+			done(false)
+		}
+	}()
 
 	run := newRun("aws", o.policy, started)
 	run.header.Scan.RunID = o.runID
@@ -264,10 +301,10 @@ func runScan(ctx context.Context, o *scanOptions) error {
 				return
 			}
 			if !began {
-				if fatal = out.sink.Begin(run.header); fatal != nil {
+				began = true
+				if fatal = sink.Begin(run.header); fatal != nil {
 					return
 				}
-				began = true
 			}
 			// Rotation dates are AWS's: judge them by AWS's clock (its Date
 			// header) rather than a local one that may be skewed, or an
@@ -276,8 +313,9 @@ func runScan(ctx context.Context, o *scanOptions) error {
 				policy.Now = t
 			}
 			f := check.Evaluate(k, policy)
+			o.reports.mute(&f)
 			run.add(&f)
-			fatal = out.sink.Finding(&f)
+			fatal = sink.Finding(&f)
 		},
 		Error:   run.addError,
 		Skipped: run.addSkipped,
@@ -287,10 +325,13 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return scanFatal(err, o)
 	}
 	if fatal != nil {
+		// End lets each sink remove its temporary files.
+		sink.End(run.trailer(policy, o.env.Now(), res))
 		return fmt.Errorf("write report: %w", fatal)
 	}
 	if !began {
-		if err := out.sink.Begin(run.header); err != nil {
+		if err := sink.Begin(run.header); err != nil {
+			sink.End(run.trailer(policy, o.env.Now(), res))
 			return fmt.Errorf("write report: %w", err)
 		}
 	}
@@ -302,11 +343,17 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		trailer.Scan.Interrupted = interruptReason(ctx)
 		trailer.Scan.Complete = false
 	}
-	if err := out.sink.End(trailer); err != nil {
+	if err := sink.End(trailer); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if err := out.commit(); err != nil {
-		return err
+	committed = true
+	if err := done(true); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if hub != nil {
+		if err := reportImport(o.env, hub.Result()); err != nil {
+			return err
+		}
 	}
 	if o.Demo {
 		fmt.Fprintln(o.env.Stderr, "kmsrotor: this was the built-in demo organization, scanned on a local emulator: no AWS account was used.")

@@ -519,10 +519,10 @@ func TestScanFlagsBind(t *testing.T) {
 		t.Fatalf("validate %v: %v", args, err)
 	}
 	got := fmt.Sprintf("%q %q %v %v %q %q %q %q %v %v %v %v %v %v", o.Profile, o.Regions, o.Org, o.Demo, o.RoleName, o.ExternalID,
-		o.format, o.OutputFile, o.policy, o.ShowSkipped, o.Concurrency, o.QuotaScale, o.RoleARNs, o.RegionsMode)
+		o.reports.formats, o.OutputFile, o.policy, o.ShowSkipped, o.Concurrency, o.QuotaScale, o.RoleARNs, o.RegionsMode)
 	wantPolicy := check.Policy{MaxRotationDays: 180, GraceDays: 3, IncludeDisabled: true, Now: scanNow}
 	want := fmt.Sprintf("%q %q %v %v %q %q %q %q %v %v %v %v %v %v", "p", []string{"us-east-1", "eu-west-1"}, true, false, "Audit", "xyz",
-		report.FormatJSON, "f.json", wantPolicy, true, 8, 2.5, []string(nil), "")
+		[]report.Format{report.FormatJSON}, "f.json", wantPolicy, true, 8, 2.5, []string(nil), "")
 	if got != want {
 		t.Errorf("flags %v:\n got %s\nwant %s", args, got, want)
 	}
@@ -535,8 +535,8 @@ func TestScanFlagsBind(t *testing.T) {
 	if err := o.validate(cmd); err != nil {
 		t.Fatalf("validate defaults: %v", err)
 	}
-	if o.format != report.FormatTable || o.policy != check.DefaultPolicy(scanNow) || o.Concurrency != 32 || o.QuotaScale != 1 || o.RoleName != "OrganizationAccountAccessRole" {
+	if len(o.reports.formats) != 1 || o.reports.formats[0] != report.FormatTable || o.policy != check.DefaultPolicy(scanNow) || o.Concurrency != 32 || o.QuotaScale != 1 || o.RoleName != "OrganizationAccountAccessRole" {
 		t.Errorf("defaults: got format %q policy %+v concurrency %d quota scale %g role %q; want table, %+v, 32, 1, OrganizationAccountAccessRole",
-			o.format, o.policy, o.Concurrency, o.QuotaScale, o.RoleName, check.DefaultPolicy(scanNow))
+			o.reports.formats, o.policy, o.Concurrency, o.QuotaScale, o.RoleName, check.DefaultPolicy(scanNow))
 	}
 }

@@ -23,16 +23,29 @@ type jsonSink struct {
 	h      Header
 	sorter *spillSorter
 	sum    check.Summary
+	// section counts opts.Compliance's framework (compliance_section).
+	section *ComplianceCounter
 }
 
 func newJSONSink(w io.Writer, opts Options) (Sink, error) {
-	return &jsonSink{w: w, sorter: newSpillSorter(check.Compare, opts)}, nil
+	s := &jsonSink{w: w, sorter: newSpillSorter(check.Compare, opts)}
+	if opts.Compliance != "" {
+		c, err := NewComplianceSection(opts.Compliance)
+		if err != nil {
+			return nil, err
+		}
+		s.section = c
+	}
+	return s, nil
 }
 
 func (s *jsonSink) Begin(h Header) error { s.h = h; return nil }
 
 func (s *jsonSink) Finding(f *check.Finding) error {
 	s.sum.Add(f)
+	if s.section != nil {
+		s.section.Finding(f)
+	}
 	if err := s.sorter.Add(f); err != nil {
 		s.sorter.Close()
 		return err
@@ -49,6 +62,8 @@ type jsonDocument struct {
 	Summary       check.Summary `json:"summary"`
 	Findings      string        `json:"findings"`
 	Errors        []ScanError   `json:"errors"`
+	// ComplianceSection is the --compliance framework's section.
+	ComplianceSection *ComplianceSection `json:"compliance_section,omitempty"`
 }
 
 // splicePlaceholder stands for a streamed array in an encoded document.
@@ -69,6 +84,10 @@ func (s *jsonSink) End(t Trailer) error {
 	}
 	doc.Summary.ScanErrors = len(t.Errors)
 	doc.Scan.Complete = complete(t, s.sum)
+	if s.section != nil {
+		sec := s.section.Section()
+		doc.ComplianceSection = &sec
+	}
 	bw := bufio.NewWriterSize(s.w, 64<<10)
 	err := writeSpliced(bw, &doc, func(item func(v any) error) error {
 		return s.sorter.Each(func(f *check.Finding) error { return item(documentFinding(f)) })
