@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"strings"
-	"slices"
 	"cmp"
 	"context"
 	"errors"
@@ -12,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
