@@ -338,3 +338,99 @@ func TestScanJSONLAgreesWithJSON(t *testing.T) {
 		t.Errorf("jsonl summary %+v complete %v, want the document's %+v %v", *last.Summary, *last.Complete, doc.Summary, doc.Scan.Complete)
 	}
 }
+
+// orgEstate is an organization with an OU tree and a GovCloud organization
+// of its own (testdata/scan/org-estate.yaml).
+func orgEstate(t *testing.T) *kmsemu.Estate {
+	t.Helper()
+	e, err := kmsemu.LoadEstate(filepath.Join("testdata", "scan", "org-estate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestScanOrganizationalUnits(t *testing.T) {
+	t.Parallel()
+	emu, env := startEmulator(t, orgEstate(t))
+	// Workloads holds Prod (111111111111) one level down: recursive.
+	doc, got := scanDoc(t, env, "--ou", "ou-svc1-workload", "--regions", "all")
+	if want := []string{"111111111111"}; !slices.Equal(doc.Scan.Accounts, want) {
+		t.Errorf("--ou ou-svc1-workload: scanned %v (exit %d, %s), want %v", doc.Scan.Accounts, got.code, got.stderr, want)
+	}
+	// The org less an excluded account; the role of 222222222222 is denied,
+	// so an --org scan without the exclusion has exactly that error.
+	doc, _ = scanDoc(t, env, "--org", "--regions", "all", "--exclude-accounts", "222222222222")
+	if want := []string{"111111111111", "123456789012"}; !slices.Equal(doc.Scan.Accounts, want) {
+		t.Errorf("--org --exclude-accounts 222222222222: scanned %v, want %v", doc.Scan.Accounts, want)
+	}
+	for _, e := range doc.Errors {
+		if e.AccountID == "222222222222" {
+			t.Errorf("an excluded account has an error entry: %+v", e)
+		}
+	}
+	// An OU the organization lacks: one sentence, exit 2, nothing written,
+	// no key read.
+	emu.Server.ResetRequests()
+	got = runMain(t, env, "scan", "--ou", "ou-svc1-nosuch123", "--regions", "all", "--output", "json")
+	if got.code != ExitUsage || got.stdout != "" || !strings.Contains(got.stderr, "ou-svc1-nosuch123 does not exist") {
+		t.Errorf("unknown OU: exit %d, stdout %q, stderr %q; want exit 2, nothing written, the OU named", got.code, got.stdout, got.stderr)
+	}
+	for _, r := range emu.Server.Requests() {
+		if r.Service == "kms" {
+			t.Errorf("unknown OU: a KMS request (%s) was sent", r.Op)
+			break
+		}
+	}
+}
+
+func TestScanGovCloudProfile(t *testing.T) {
+	t.Parallel()
+	emu, env := startEmulator(t, orgEstate(t))
+	dir := t.TempDir()
+	config := "[profile commercial]\nregion = us-east-1\nendpoint_url = " + emu.URL + "\n\n[profile gov]\nregion = us-gov-west-1\nendpoint_url = " + emu.URL + "\n"
+	creds := "[commercial]\naws_access_key_id = " + kmsemu.DefaultAccessKeyID + "\naws_secret_access_key = " + kmsemu.DefaultSecretAccessKey +
+		"\n\n[gov]\naws_access_key_id = AKIAGOVEXAMPLE000001\naws_secret_access_key = gov-secret\n"
+	for name, body := range map[string]string{"config": config, "credentials": creds} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env["AWS_CONFIG_FILE"] = filepath.Join(dir, "config")
+	env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(dir, "credentials")
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"} {
+		delete(env, k)
+	}
+	doc, got := scanDoc(t, env, "--profiles", "commercial,gov", "--org", "--regions", "all")
+	for _, a := range []string{"123456789012", "111111111111", "444444444444", "333333333333"} {
+		if !slices.Contains(doc.Scan.Accounts, a) {
+			t.Errorf("--profiles commercial,gov --org: scanned %v (exit %d, %s), want %s among them", doc.Scan.Accounts, got.code, got.stderr, a)
+		}
+	}
+	var gov *check.Finding
+	for i, f := range doc.Findings {
+		if f.AccountID == "333333333333" {
+			gov = &doc.Findings[i]
+		}
+	}
+	if gov == nil || !strings.HasPrefix(gov.KeyARN, "arn:aws-us-gov:kms:us-gov-west-1:333333333333:key/") || gov.Region != "us-gov-west-1" {
+		t.Fatalf("GovCloud key: %+v, want its aws-us-gov ARN in us-gov-west-1", gov)
+	}
+	// The GovCloud member was entered through its own partition's role and
+	// STS, and its Organizations in us-gov-west-1.
+	var sawGovOrg, sawGovSTS bool
+	for _, r := range emu.Server.Requests() {
+		if r.Service == "organizations" && r.Region == "us-gov-west-1" {
+			sawGovOrg = true
+		}
+		if r.Op == "AssumeRole" && r.Account == "444444444444" && r.Region == "us-gov-west-1" {
+			sawGovSTS = true
+		}
+	}
+	if !sawGovOrg || !sawGovSTS {
+		t.Errorf("GovCloud Organizations call seen %v, AssumeRole through us-gov-west-1 seen %v; want both", sawGovOrg, sawGovSTS)
+	}
+	if gov.ID == "" || gov.ID == check.FindingID("aws", gov.AccountID, gov.Region, gov.KeyID, gov.CheckID) {
+		t.Errorf("GovCloud finding ID %q: want one computed with partition aws-us-gov", gov.ID)
+	}
+}
