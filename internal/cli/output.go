@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/kmsrotor/kmsrotor/internal/atomicfile"
-	"github.com/kmsrotor/kmsrotor/internal/report"
 	"github.com/kmsrotor/kmsrotor/internal/securityhub"
 	"github.com/kmsrotor/kmsrotor/internal/term"
 )
@@ -20,16 +19,6 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 
 // noColor honours NO_COLOR (https://no-color.org): set and not empty.
 func noColor(env *Env) bool { return env.Getenv("NO_COLOR") != "" }
-
-// newSink is the report's sink for format; the format was validated at
-// flag time.
-func newSink(w io.Writer, f report.Format, opts report.Options) report.Sink {
-	s, err := report.NewSink(f, w, opts)
-	if err != nil {
-		panic(fmt.Sprintf("validated format %q has no sink: %v", f, err))
-	}
-	return s
-}
 
 // reportImport says on stderr what the Security Hub import did: how many
 // findings it imported, and each one it did not, with Security Hub's

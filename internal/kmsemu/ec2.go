@@ -62,17 +62,6 @@ func PartitionOf(region string) string {
 	return "aws"
 }
 
-// dnsSuffix is the domain of the endpoints of a Region's partition.
-func dnsSuffix(region string) string {
-	switch PartitionOf(region) {
-	case "aws-cn":
-		return "amazonaws.com.cn"
-	case "aws-eusc":
-		return "amazonaws.eu"
-	}
-	return "amazonaws.com"
-}
-
 // validRegionName says whether name has the shape of an AWS Region name:
 // letters and dashes, then a dash and one or two digits (us-east-1,
 // us-gov-west-1, cn-north-1). It runs on every request, hence no regexp.

@@ -81,7 +81,7 @@ func Parse(file string, data []byte, now time.Time) (*List, error) {
 		return nil, fmt.Errorf("mutelist %s: not valid YAML: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if doc.Kind == 0 {
-		return nil, fmt.Errorf("mutelist %s: the file is empty; it must start with Mutelist:", file)
+		return nil, fmt.Errorf("mutelist %s: the file is empty; it must start with the key Mutelist", file)
 	}
 	root := &doc
 	if root.Kind == documentNode && len(root.Content) == 1 {

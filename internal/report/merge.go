@@ -203,12 +203,9 @@ func Merge(inputs []NamedReader, sink Sink) (MergeResult, error) {
 		}
 	}
 	scan.Accounts, scan.Regions, scan.Paths = accounts.sorted(), regions.sorted(), paths.sorted()
-	scan.SkippedAccounts = nil
-	for _, a := range slices.SortedFunc(maps.Keys(skipped), func(a, b SkippedAccount) int {
+	scan.SkippedAccounts = slices.SortedFunc(maps.Keys(skipped), func(a, b SkippedAccount) int {
 		return strings.Compare(a.AccountID+a.State, b.AccountID+b.State)
-	}) {
-		scan.SkippedAccounts = append(scan.SkippedAccounts, a)
-	}
+	})
 	scan.Interrupted = strings.Join(interrupted, "; ")
 	if !scan.StartedAt.IsZero() && !scan.FinishedAt.IsZero() {
 		scan.DurationMS = scan.FinishedAt.Sub(scan.StartedAt).Milliseconds()
