@@ -3,6 +3,9 @@
 //
 //	bareloop loop  [-workers 16]           the baseline: list the keys, then DescribeKey and
 //	                                       GetKeyRotationStatus on every key with 16 workers
+//	bareloop org   [-workers 512] -regions R1,R2  the organization floor: ListAccounts, then in
+//	                                       each member (OrganizationAccountAccessRole) and Region
+//	                                       ListKeys, DescribeKey and GetKeyRotationStatus
 //	bareloop seed  -keys N -out FILE       a local-kms seed file: N AES keys, every other one rotating
 //	bareloop serve -addr A [-keys N]       the kmsemu emulator with N customer symmetric keys
 //	                                       (every other one rotating) in us-east-1 of account
@@ -29,7 +32,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kmsrotor/kmsrotor/internal/kmsemu"
 )
@@ -45,6 +51,8 @@ func main() {
 	switch os.Args[1] {
 	case "loop":
 		err = loop(ctx, os.Args[2:])
+	case "org":
+		err = org(ctx, os.Args[2:])
 	case "seed":
 		err = seed(os.Args[2:])
 	case "serve":
@@ -187,5 +195,104 @@ func serve(ctx context.Context, args []string) error {
 	defer emu.Close()
 	fmt.Println(emu.URL)
 	<-ctx.Done()
+	return nil
+}
+
+// org is the floor of the organization benchmark (scripts/bench-org.sh):
+// the same calls a scan makes, with a plain pool of workers over every key
+// of every account and Region, and nothing else (no pacing, check, report).
+func org(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("org", flag.ContinueOnError)
+	workers := fs.Int("workers", 512, "keys in flight")
+	regionList := fs.String("regions", "us-east-1", "Regions, comma-separated")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = *workers
+	})
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(httpClient))
+	if err != nil {
+		return fmt.Errorf("load config: %w", err)
+	}
+	start := time.Now()
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return err
+	}
+	var accounts []string
+	p := organizations.NewListAccountsPaginator(organizations.NewFromConfig(cfg), &organizations.ListAccountsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list accounts: %w", err)
+		}
+		for _, a := range page.Accounts {
+			accounts = append(accounts, aws.ToString(a.Id))
+		}
+	}
+	type job struct {
+		client *kms.Client
+		id     string
+	}
+	jobs := make(chan job, *workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var keys, failures int
+	for range *workers {
+		wg.Go(func() {
+			for j := range jobs {
+				_, err := j.client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(j.id)})
+				if err == nil {
+					_, err = j.client.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(j.id)})
+				}
+				mu.Lock()
+				keys++
+				if err != nil {
+					failures++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	var lwg sync.WaitGroup
+	slots := make(chan struct{}, 32)
+	for _, a := range accounts {
+		acfg := cfg
+		if a != aws.ToString(id.Account) {
+			acfg = cfg.Copy()
+			acfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg),
+				"arn:aws:iam::"+a+":role/OrganizationAccountAccessRole"))
+		}
+		for _, r := range strings.Split(*regionList, ",") {
+			lwg.Go(func() {
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				client := kms.NewFromConfig(acfg, func(o *kms.Options) { o.Region = r })
+				p := kms.NewListKeysPaginator(client, &kms.ListKeysInput{Limit: aws.Int32(1000)})
+				for p.HasMorePages() {
+					page, err := p.NextPage(ctx)
+					if err != nil {
+						mu.Lock()
+						failures++
+						mu.Unlock()
+						return
+					}
+					for _, k := range page.Keys {
+						jobs <- job{client, aws.ToString(k.KeyId)}
+					}
+				}
+			})
+		}
+	}
+	lwg.Wait()
+	close(jobs)
+	wg.Wait()
+	took := time.Since(start)
+	fmt.Printf("bareloop org: %d accounts, %d keys (%d failed), %d workers: %s, %.0f keys/s\n",
+		len(accounts), keys, failures, *workers, took.Round(time.Millisecond), float64(keys)/took.Seconds())
+	if failures > 0 {
+		return fmt.Errorf("%d calls failed", failures)
+	}
 	return nil
 }

@@ -17,8 +17,9 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultConcurrency     = 32
+	DefaultConcurrency     = 128
 	DefaultParallelRegions = 32
+	DefaultMaxInFlight     = 512
 	DefaultRoleName        = "OrganizationAccountAccessRole"
 	DefaultSessionName     = "kmsrotor"
 	// parallelAccounts is how many accounts are entered (role assumed,
@@ -68,10 +69,14 @@ type Options struct {
 	RotationHistory bool
 
 	// Concurrency is the number of keys read at once per account and Region
-	// (default 32); ParallelRegions the number of account and Region pairs
-	// scanned at once (default 32).
+	// (default 128); ParallelRegions the number of account and Region pairs
+	// scanned at once (default 32); MaxInFlight the number of keys read at
+	// once in all (default 512). A large Region gets many workers, and many
+	// small ones share the same budget: the client's CPU, not idle workers,
+	// bounds a scan.
 	Concurrency     int
 	ParallelRegions int
+	MaxInFlight     int
 
 	// QuotaScale multiplies AWS's default request quotas (Quotas) that pace
 	// the calls per account, Region and operation: 1 for accounts with the
@@ -152,6 +157,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ParallelRegions <= 0 {
 		o.ParallelRegions = DefaultParallelRegions
 	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 	if !o.AllRegions && len(o.Regions) == 0 && o.Config.Region == "" && len(o.Profiles) == 0 {
 		return o, errors.New("no region to scan: name regions or configure one")
 	}
@@ -169,6 +177,7 @@ func (s *Session) Scan(ctx context.Context, ev Events) (*Result, error) {
 		return nil, err
 	}
 	s.o = o
+	s.inflight = make(chan struct{}, o.MaxInFlight)
 	out := newEmitter(ev)
 	accounts, err := s.Accounts(ctx, out.error, out.skipped)
 	if err != nil {

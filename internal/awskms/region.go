@@ -59,7 +59,13 @@ func (s *Session) scanRegion(ctx context.Context, a Account, region string, out 
 				if ctx.Err() != nil {
 					continue // drain: the lister stops on the cancelled context
 				}
+				select {
+				case s.inflight <- struct{}{}:
+				case <-ctx.Done():
+					continue
+				}
 				k := s.readKey(ctx, client, a.ID, region, e)
+				<-s.inflight
 				if ctx.Err() != nil && k.Err != nil {
 					continue // cut short by the interruption, not a fact
 				}

@@ -35,6 +35,9 @@ type Session struct {
 
 	mu      sync.Mutex
 	entered map[string]*enterOnce // account ID → its entry, made once
+
+	// inflight bounds the keys read at once across every Region.
+	inflight chan struct{}
 }
 
 // enterOnce is one account's entry: its role assumed once per run.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsrotor/kmsrotor/internal/awskms"
 	"github.com/kmsrotor/kmsrotor/internal/check"
 	"github.com/kmsrotor/kmsrotor/internal/kmsemu"
 	"github.com/kmsrotor/kmsrotor/internal/report"
@@ -535,8 +536,8 @@ func TestScanFlagsBind(t *testing.T) {
 	if err := o.validate(cmd); err != nil {
 		t.Fatalf("validate defaults: %v", err)
 	}
-	if len(o.reports.formats) != 1 || o.reports.formats[0] != report.FormatTable || o.policy != check.DefaultPolicy(scanNow) || o.Concurrency != 32 || o.QuotaScale != 1 || o.RoleName != "OrganizationAccountAccessRole" {
-		t.Errorf("defaults: got format %q policy %+v concurrency %d quota scale %g role %q; want table, %+v, 32, 1, OrganizationAccountAccessRole",
+	if len(o.reports.formats) != 1 || o.reports.formats[0] != report.FormatTable || o.policy != check.DefaultPolicy(scanNow) || o.Concurrency != awskms.DefaultConcurrency || o.QuotaScale != 1 || o.RoleName != "OrganizationAccountAccessRole" {
+		t.Errorf("defaults: got format %q policy %+v concurrency %d quota scale %g role %q; want table, %+v, 128, 1, OrganizationAccountAccessRole",
 			o.reports.formats, o.policy, o.Concurrency, o.QuotaScale, o.RoleName, check.DefaultPolicy(scanNow))
 	}
 }
