@@ -524,6 +524,9 @@ func TestInventoryPacing(t *testing.T) {
 			opts.Regions = []string{"us-east-1"}
 			opts.QuotaScale = tt.clientScale
 			opts.PaceAlways = tt.always
+			// Adaptive pacing lets the requests in flight at the first
+			// throttle be throttled too: the bounds are for 32 workers.
+			opts.Concurrency = 32
 			res, err := Inventory(t.Context(), opts)
 			if err != nil {
 				t.Fatalf("Inventory: %v", err)
