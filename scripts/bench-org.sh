@@ -4,7 +4,9 @@
 # it is judged against, measured in the same run:
 #
 #   org     300 accounts x 4 Regions x 50 keys, --org --regions all --output jsonl,
-#           emulator at --latency 20ms --quotas aws: keys/s end to end (target >= 4,000)
+#           emulator at --latency 20ms --quotas aws: keys/s end to end (target >= 4,000),
+#           against the floor of a bare SDK loop making the same calls on the same
+#           emulator in the same run (bench/bareloop org)
 #   region  one account-Region of 20,000 keys, same emulator settings: time
 #           against the GetKeyRotationStatus quota floor of 20 s (target <= 1.15x)
 #   memory  200,000 keys (50 accounts x 4 Regions x 1,000, quotas off): peak RSS
@@ -22,6 +24,7 @@ cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; wait 2>/dev/null |
 trap cleanup EXIT
 cd "$ROOT"
 go build -o "$WORK/kmsrotor" ./cmd/kmsrotor
+go build -o "$WORK/bareloop" ./bench/bareloop
 for v in $(env | grep -o '^AWS_[A-Z_]*' || true); do unset "$v"; done
 
 port=45$((RANDOM % 90 + 10))
@@ -52,10 +55,13 @@ for r in "${runs[@]}"; do
 	case "$r" in
 	org)
 		emulator --generate accounts=300,regions=4,keys=50,rotating=0.8 --latency 20ms --quotas aws
-		scan org --org --regions all --output ${BENCH_FORMAT:-jsonl}
+		AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+			/usr/bin/time -f "%e" -o "$WORK/bare.time" "$WORK/bareloop" org -regions us-east-1,us-west-2,eu-west-1,eu-central-1 >"$WORK/bare.out"
+		bare=$(tail -1 "$WORK/bare.time")
+		scan org --org --regions all --output jsonl
 		stop_emulator
 		n=$(count org)
-		awk -v n="$n" -v s="$secs" -v kb="$kb" 'BEGIN { printf "org:    %d keys in %.1f s = %.0f keys/s (target >= 4000), peak RSS %.0f MiB\n", n, s, n/s, kb/1024 }'
+		awk -v n="$n" -v s="$secs" -v kb="$kb" -v b="$bare" 'BEGIN { printf "org:    %d keys in %.1f s = %.0f keys/s (target >= 4000), peak RSS %.0f MiB; bare SDK loop %.1f s = %.0f keys/s; ratio %.2f\n", n, s, n/s, kb/1024, b, n/b, s/b }'
 		;;
 	region)
 		emulator --generate accounts=1,regions=1,keys=20000,rotating=0.8 --latency 20ms --quotas aws
