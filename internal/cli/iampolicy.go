@@ -17,6 +17,8 @@ var iamModes = map[string][]string{
 		"kms:EnableKeyRotation",
 		"cloudformation:ListStacks", "cloudformation:ListStackResources", "cloudformation:DescribeStackResources"),
 	"rotate-now": {"kms:DescribeKey", "kms:ListKeyRotations", "kms:RotateKeyOnDemand"},
+	// scan --security-hub: the scan's reads and the import.
+	"security-hub": append(slices.Clone(scanActions), "securityhub:BatchImportFindings"),
 }
 
 var scanActions = []string{
@@ -29,16 +31,16 @@ var scanActions = []string{
 
 func newIAMPolicyCmd(env *Env) *cobra.Command {
 	return &cobra.Command{
-		Use:       "iam-policy scan|fix|rotate-now",
+		Use:       "iam-policy scan|security-hub|fix|rotate-now",
 		Short:     "Print the least-privilege IAM policy a kmsrotor command needs",
-		Long:      "Iam-policy prints, as an IAM policy document (JSON), the actions the named command calls and nothing more. Attach it to the principal that runs kmsrotor (and, with --org, the same KMS and CloudFormation actions to the role assumed in each member account).",
+		Long:      "iam-policy prints, as an IAM policy document (JSON), the actions the named command calls and nothing more. Attach it to the principal that runs kmsrotor (and, with --org, the same KMS and CloudFormation actions to the role assumed in each member account).",
 		Example:   "  kmsrotor iam-policy fix > kmsrotor-fix.json\n  aws iam create-policy --policy-name kmsrotor-fix --policy-document file://kmsrotor-fix.json",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"scan", "fix", "rotate-now"},
+		ValidArgs: []string{"scan", "security-hub", "fix", "rotate-now"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			actions, ok := iamModes[args[0]]
 			if !ok {
-				return usagef("iam-policy: unknown command %q: use scan, fix or rotate-now", args[0])
+				return usagef("iam-policy: unknown command %q: use scan, security-hub (scan --security-hub), fix or rotate-now", args[0])
 			}
 			actions = slices.Sorted(slices.Values(actions))
 			doc := map[string]any{
