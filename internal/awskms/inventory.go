@@ -19,7 +19,7 @@ import (
 const (
 	DefaultConcurrency     = 128
 	DefaultParallelRegions = 32
-	DefaultMaxInFlight     = 512
+	DefaultMaxInFlight     = 256
 	DefaultRoleName        = "OrganizationAccountAccessRole"
 	DefaultSessionName     = "kmsrotor"
 	// parallelAccounts is how many accounts are entered (role assumed,
@@ -71,7 +71,7 @@ type Options struct {
 	// Concurrency is the number of keys read at once per account and Region
 	// (default 128); ParallelRegions the number of account and Region pairs
 	// scanned at once (default 32); MaxInFlight the number of keys read at
-	// once in all (default 512). A large Region gets many workers, and many
+	// once in all (default 256). A large Region gets many workers, and many
 	// small ones share the same budget: the client's CPU, not idle workers,
 	// bounds a scan.
 	Concurrency     int

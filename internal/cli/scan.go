@@ -35,6 +35,7 @@ type scanOptions struct {
 	ShowSkipped     bool
 	Concurrency     int
 	ParallelRegions int
+	MaxInFlight     int
 	QuotaScale      float64
 	Pace            string
 	ShardFlag       string
@@ -137,6 +138,7 @@ Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 	f.BoolVar(&o.ShowSkipped, "show-skipped", false, "list PASS and SKIPPED keys in the table too")
 	f.IntVar(&o.Concurrency, "concurrency", awskms.DefaultConcurrency, "keys read at once per account and Region")
 	f.IntVar(&o.ParallelRegions, "parallel-regions", awskms.DefaultParallelRegions, "account-Regions scanned at once")
+	f.IntVar(&o.MaxInFlight, "max-in-flight", awskms.DefaultMaxInFlight, "keys read at once in all account-Regions together")
 	f.Float64Var(&o.QuotaScale, "quota-scale", 1, "multiply AWS's default KMS request quotas that pace the scan (raise it for accounts with raised quotas)")
 	f.StringVar(&o.Pace, "pace", "adaptive", "pacing at the request quotas: adaptive (from the first throttle of an account, Region and operation), always, or off")
 	f.StringVar(&o.ShardFlag, "shard", "", "scan shard I of N (I/N): accounts are split by a stable hash of their ID; default from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX with --shard-count")
@@ -180,11 +182,14 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 	if o.ParallelRegions < 1 || o.ParallelRegions > 1024 {
 		return usagef("--parallel-regions %d is outside 1 to 1024", o.ParallelRegions)
 	}
+	if o.MaxInFlight < 1 || o.MaxInFlight > 8192 {
+		return usagef("--max-in-flight %d is outside 1 to 8192", o.MaxInFlight)
+	}
 	if o.client.IdleConnsPerHost == 0 {
 		// Every request in flight may end on one host (an endpoint
 		// override, the emulator): keep a connection for each, rather
 		// than close and dial again.
-		o.client.IdleConnsPerHost = awskms.DefaultMaxInFlight + 2*o.ParallelRegions
+		o.client.IdleConnsPerHost = o.MaxInFlight + 2*o.ParallelRegions
 	}
 	if o.QuotaScale < 0 {
 		return usagef("--quota-scale %g is negative", o.QuotaScale)
@@ -254,6 +259,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 	inv.IncludeDisabled = o.IncludeDisabled
 	inv.Concurrency = o.Concurrency
 	inv.ParallelRegions = o.ParallelRegions
+	inv.MaxInFlight = o.MaxInFlight
 	inv.QuotaScale = o.QuotaScale
 	inv.PaceAlways = o.Pace == "always"
 	inv.Progress = &awskms.Progress{}
