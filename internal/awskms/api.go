@@ -35,7 +35,11 @@ import (
 //   - ListKeyRotations (with --rotation-history) lists a key's completed
 //     rotations, oldest first, by pages of at most Limit (1–1000) with
 //     Marker and Truncated. Errors: as GetKeyRotationStatus.
+//   - ListResourceTags (with Tags) lists a customer managed key's tags, by
+//     pages of at most Limit (1–50) with Marker and Truncated. Errors: as
+//     DescribeKey.
 type KMSAPI interface {
+	ListResourceTags(ctx context.Context, in *kms.ListResourceTagsInput, optFns ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error)
 	ListKeyRotations(ctx context.Context, in *kms.ListKeyRotationsInput, optFns ...func(*kms.Options)) (*kms.ListKeyRotationsOutput, error)
 	ListKeys(ctx context.Context, in *kms.ListKeysInput, optFns ...func(*kms.Options)) (*kms.ListKeysOutput, error)
 	ListAliases(ctx context.Context, in *kms.ListAliasesInput, optFns ...func(*kms.Options)) (*kms.ListAliasesOutput, error)

@@ -67,6 +67,9 @@ type Options struct {
 	// RotationHistory reads ListKeyRotations for every key whose rotation
 	// status is read, for its last rotation's date and type.
 	RotationHistory bool
+	// Tags reads every customer managed key's tags (ListResourceTags), for
+	// a mutelist that matches on them.
+	Tags bool
 
 	// Concurrency is the number of keys read at once per account and Region
 	// (default 128); ParallelRegions the number of account and Region pairs

@@ -173,6 +173,14 @@ func (s *Session) readKey(ctx context.Context, client KMSAPI, account, region st
 		return k
 	}
 	fillMetadata(&k, out.KeyMetadata)
+	if s.o.Tags && k.Manager == kmskey.ManagerCustomer {
+		tags, err := listTags(ctx, client, e.KeyId)
+		if err != nil {
+			k.Err = keyError("ListResourceTags", err)
+			return k
+		}
+		k.Tags = tags
+	}
 	if !needsRotationStatus(k, s.o.IncludeDisabled) {
 		return k
 	}
@@ -265,4 +273,20 @@ func rotation(out *kms.GetKeyRotationStatusOutput) kmskey.Rotation {
 		r.PeriodDays = kmskey.DefaultRotationPeriodDays
 	}
 	return r
+}
+
+// listTags reads a key's tags, every page.
+func listTags(ctx context.Context, client KMSAPI, keyID *string) (map[string]string, error) {
+	tags := map[string]string{}
+	p := kms.NewListResourceTagsPaginator(client, &kms.ListResourceTagsInput{KeyId: keyID, Limit: aws.Int32(50)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page.Tags {
+			tags[aws.ToString(t.TagKey)] = aws.ToString(t.TagValue)
+		}
+	}
+	return tags, nil
 }

@@ -126,6 +126,25 @@ func TestScanMutelist(t *testing.T) {
 			t.Errorf("%s: muted %v status %s, want muted and still FAIL", f.KeyID, f.Muted, f.Status)
 		}
 	}
+	// By tag: the scan reads tags only for a mutelist that matches on them.
+	tagged := generated(t, "accounts=1,regions=1,keys=2,rotating=0")
+	tagged.Accounts[0].Keys[0].Tags = map[string]string{"env": "dev"}
+	emu2, env2 := startEmulator(t, tagged)
+	byTag := filepath.Join(dir, "tags.yaml")
+	body = "Mutelist:\n  Accounts:\n    \"*\":\n      Checks:\n        \"*\":\n          Regions: [\"*\"]\n          Resources: [\"*\"]\n          Tags: [\"env=dev\"]\n"
+	if err := os.WriteFile(byTag, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc, got = scanDoc(t, env2, "--mutelist", byTag)
+	for _, f := range doc.Findings {
+		want := f.KeyID == tagged.Accounts[0].Keys[0].ID
+		if f.Muted != want {
+			t.Errorf("mutelist by tag env=dev: %s muted %v, want %v (tags %v)", f.KeyID, f.Muted, want, f.Tags)
+		}
+	}
+	if got.code != ExitFail || emu2.Server.Calls()["ListResourceTags"] == 0 {
+		t.Errorf("mutelist by tag: exit %d, %d ListResourceTags calls; want 3 (one FAIL left) and the tags read", got.code, emu2.Server.Calls()["ListResourceTags"])
+	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("Mutelist:\n  Accounts: [oops\n"), 0o600)
 	if got := runMain(t, env, "scan", "--mutelist", bad); got.code != ExitUsage || !strings.Contains(got.stderr, "bad.yaml") {

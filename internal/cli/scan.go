@@ -264,6 +264,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 	inv.PaceAlways = o.Pace == "always"
 	inv.Progress = &awskms.Progress{}
 	inv.RotationHistory = o.reports.RotationHistory
+	inv.Tags = o.reports.mutes != nil && o.reports.mutes.UsesTags()
 
 	if o.CPUProfile != "" {
 		stop, err := startCPUProfile(o.CPUProfile)

@@ -141,6 +141,18 @@ func Parse(file string, data []byte, now time.Time) (*List, error) {
 // Warnings lists the entries that have expired, one sentence each.
 func (l *List) Warnings() []string { return slices.Clone(l.warnings) }
 
+// UsesTags reports whether an entry or exception matches on tags: the scan
+// then reads each key's tags (ListResourceTags), which it does not
+// otherwise need.
+func (l *List) UsesTags() bool {
+	for _, e := range l.entries {
+		if len(e.tags) > 0 || (e.exceptions != nil && len(e.exceptions.tags) > 0) {
+			return true
+		}
+	}
+	return false
+}
+
 // Apply sets f.Muted when an unexpired entry matches f, and says whether it
 // did and the entry's reason. A muted finding keeps its status.
 func (l *List) Apply(f *check.Finding) (reason string, muted bool) {
