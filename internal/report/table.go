@@ -428,6 +428,9 @@ func (t *tableWriter) row(f check.Finding) row {
 // ERROR or MANUAL row needs attention, and the fix for a FAIL.
 func (t *tableWriter) notes(f check.Finding) []string {
 	var out []string
+	if c := f.CallSite; c != nil {
+		out = append(out, fmt.Sprintf("made in %s, called at %s:%d: set its arguments there", c.Module, c.File, c.StartLine))
+	}
 	if isReplica(f) {
 		if p := primaryName(f); p != "" {
 			out = append(out, "replica of "+p)
