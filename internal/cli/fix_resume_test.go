@@ -37,6 +37,7 @@ func countRecords(t *testing.T, path, typ string) int {
 }
 
 func TestFixResumesAfterSIGKILL(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a child process for seconds")
 	}

@@ -170,6 +170,7 @@ func readOnly(op string) bool {
 }
 
 func TestFixPlanDryRun(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{})
 	report := w.report(t)
 	r := runMain(t, w.env, "fix", "--from", report, "--managed-by-tag", "managed-by=terraform", "--output", "json")
@@ -238,6 +239,7 @@ func TestFixPlanDryRun(t *testing.T) {
 }
 
 func TestFixApplyVerify(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{})
 	report := w.report(t)
 	journal := filepath.Join(t.TempDir(), "j.jsonl")
@@ -279,6 +281,7 @@ func TestFixApplyVerify(t *testing.T) {
 }
 
 func TestFixThrottledEveryKeyVerified(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{Faults: kmsemu.Faults{Throttle: map[string]float64{
 		"EnableKeyRotation": 0.5, "GetKeyRotationStatus": 0.4}}})
 	report := w.report(t)
@@ -303,6 +306,7 @@ func TestFixThrottledEveryKeyVerified(t *testing.T) {
 }
 
 func TestFixUsageErrors(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{})
 	report := w.report(t)
 	notReport := filepath.Join(t.TempDir(), "x.json")
@@ -351,6 +355,7 @@ func TestFixUsageErrors(t *testing.T) {
 }
 
 func TestIAMPolicy(t *testing.T) {
+	t.Parallel()
 	for mode, want := range map[string][]string{
 		"scan":       {"kms:GetKeyRotationStatus", "kms:ListKeys", "sts:AssumeRole", "ec2:DescribeRegions"},
 		"fix":        {"kms:EnableKeyRotation", "cloudformation:ListStacks", "cloudformation:ListStackResources", "cloudformation:DescribeStackResources"},
@@ -382,6 +387,7 @@ func TestIAMPolicy(t *testing.T) {
 }
 
 func TestFixTagsAndUncheckedOwnership(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{})
 	report := w.report(t)
 	changed := func(args ...string) []string {
@@ -414,6 +420,7 @@ func TestFixTagsAndUncheckedOwnership(t *testing.T) {
 }
 
 func TestFixConfirmsOnTerminal(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{})
 	report := w.report(t)
 	for _, tt := range []struct {
@@ -434,6 +441,7 @@ func TestFixConfirmsOnTerminal(t *testing.T) {
 }
 
 func TestFixDemo(t *testing.T) {
+	t.Parallel()
 	env := isolateAWS(t)
 	env["XDG_STATE_HOME"] = t.TempDir()
 	r := runMain(t, env, "fix", "--demo")

@@ -95,6 +95,7 @@ func hostileProxy(t *testing.T, target string, deniedKey string) *httptest.Serve
 // newlines (and its colours on a terminal), and the forged row is not a
 // line of its own.
 func TestScanHostileStrings(t *testing.T) {
+	t.Parallel()
 	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const failing, denied = "22222222-2222-4222-8222-000000000001", "22222222-2222-4222-8222-000000000002"
 	estate := &kmsemu.Estate{Accounts: []kmsemu.Account{{
@@ -163,6 +164,7 @@ func checkNoControls(t *testing.T, what, s string, terminal bool) {
 // content with terminal controls reach the table, the --diff output and the
 // --fix summary escaped.
 func TestIacHostileStrings(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := map[string]string{
 		// A logical ID with controls (YAML's \e and \a escapes), in a file

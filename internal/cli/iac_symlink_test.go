@@ -12,6 +12,7 @@ import (
 // called from outside it reports each and writes nothing outside the path; a link inside it is not followed (what
 // it leads to is scanned where it is), and stays a link.
 func TestIacFixSymlinks(t *testing.T) {
+	t.Parallel()
 	top := t.TempDir()
 	const failingCFN = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: false\n"
 	const failingTF = "resource \"aws_kms_key\" \"k\" {\n  enable_key_rotation = false\n}\n"
@@ -72,6 +73,7 @@ func TestIacFixSymlinks(t *testing.T) {
 // TestIacFixKeepsMode: a fixed file keeps its permission bits, and no
 // temporary file is left beside it.
 func TestIacFixKeepsMode(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, mode := range map[string]os.FileMode{"a.tf": 0o600, "b.yaml": 0o755} {
 		body := "resource \"aws_kms_key\" \"k\" {\n  enable_key_rotation = false\n}\n"

@@ -597,6 +597,7 @@ func TestIacFixPlanFile(t *testing.T) {
 // changes nothing, downloaded modules are never edited, and every edited
 // Terraform file is as terraform fmt writes it.
 func TestIacFixAtSourceRescan(t *testing.T) {
+	t.Parallel()
 	dir := iacFixture(t, "sources")
 	before := tree(t, dir)
 	if got := runIacMain(t, dir, ".", "--fix"); got.code != ExitFail && got.code != ExitOK {
@@ -666,6 +667,7 @@ func terraformFmtCheck(t *testing.T, dir string, files []string) {
 // TestIacSARIFValidates: the SARIF of the sources fixture (keys made in
 // modules, with fixes at their calls) validates against SARIF 2.1.0.
 func TestIacSARIFValidates(t *testing.T) {
+	t.Parallel()
 	const schemaFile = "../report/testdata/sarif-2.1.0.json" // a copy of shared/schemas/sarif-2.1.0.json
 	f, err := os.Open(schemaFile)
 	if err != nil {
@@ -713,6 +715,7 @@ type actionRun struct {
 // (action.yml), on fixtures, with a stand-in go command: go install copies
 // a kmsrotor built from this tree, so no network is used.
 func TestActionScript(t *testing.T) {
+	t.Parallel()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skipf("bash is not on PATH: %v", err)
@@ -842,6 +845,7 @@ exit 1
 // against what the script and the command take: every input reaches the
 // script, the SARIF it writes is what is uploaded, and the hooks run iac.
 func TestActionAndHooksWiring(t *testing.T) {
+	t.Parallel()
 	var action struct {
 		Inputs map[string]struct {
 			Default string `yaml:"default"`

@@ -13,6 +13,7 @@ import (
 // is fine: each is one error entry that says what to do, the good file is
 // still checked, and the run ends (exit 4: incomplete).
 func TestIacLimits(t *testing.T) {
+	t.Parallel()
 	dir := iacFixture(t, "limits")
 	// Files over the size limit are made here, sparse, not checked in.
 	for _, name := range []string{"big.yaml", "tf/big.tf"} {

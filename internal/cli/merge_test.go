@@ -60,6 +60,7 @@ func shardFile(t *testing.T, dir, name, run string, i, n int, rotation ...kmskey
 }
 
 func TestMergeCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	shardFile(t, dir, "s1.json", "r1", 1, 3, kmskey.True, kmskey.True)
 	shardFile(t, dir, "s2.jsonl", "r1", 2, 3, kmskey.True)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestProgressLine(t *testing.T) {
+	t.Parallel()
 	var p awskms.Progress
 	p.Accounts.Store(10)
 	p.AccountsDone.Store(10)
@@ -35,6 +36,7 @@ func TestProgressLine(t *testing.T) {
 // TestProgressOnlyOnATerminal checks that a scan draws its progress line
 // only when stderr is a terminal and --quiet is not given.
 func TestProgressOnlyOnATerminal(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		tty, quiet bool
 		want       bool

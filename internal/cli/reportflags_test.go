@@ -29,6 +29,7 @@ func parseReportFlags(t *testing.T, dir string, args ...string) (*reportFlags, e
 }
 
 func TestReportFlagsValidate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("Mutelist:\n  Accounts:\n    \"1\":\n      Checks:\n        \"*\":\n          Regions: eu-west-1\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "old.yaml"), []byte("Mutelist:\n  Accounts:\n    \"*\":\n      Checks:\n        \"*\":\n          expires: 2026-01-31\n"), 0o600)
@@ -78,6 +79,7 @@ func TestReportFlagsValidate(t *testing.T) {
 }
 
 func TestReportFlagsOutputDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var names []string
 	for _, f := range report.Formats() {

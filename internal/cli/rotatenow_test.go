@@ -12,6 +12,7 @@ import (
 func fixKeyARN(region, id string) string { return "arn:aws:kms:" + region + ":123456789012:key/" + id }
 
 func TestRotateNowLimitExceededIsOneCall(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{OnDemandLimit: 1, OnDemandDelay: -1})
 	key := fixKeyARN("us-east-1", fixKeyID("01"))
 	r := runMain(t, w.env, "rotate-now", "--key", key, "--yes", "--reason", "INC-1")
@@ -38,6 +39,7 @@ func TestRotateNowLimitExceededIsOneCall(t *testing.T) {
 }
 
 func TestRotateNowConflict(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{}) // frozen clock: the first rotation stays in progress
 	key := fixKeyARN("us-east-1", fixKeyID("01"))
 	if r := runMain(t, w.env, "rotate-now", "--key", key, "--yes"); r.code != 0 {
@@ -51,6 +53,7 @@ func TestRotateNowConflict(t *testing.T) {
 }
 
 func TestRotateNowRefuses(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{})
 	for _, tt := range []struct {
 		name, key, want string
@@ -83,6 +86,7 @@ func TestRotateNowRefuses(t *testing.T) {
 }
 
 func TestRotateNowConfirms(t *testing.T) {
+	t.Parallel()
 	w := newFixWorld(t, kmsemu.Options{})
 	key := fixKeyARN("us-east-1", fixKeyID("01"))
 	if r := runMain(t, w.env, "rotate-now", "--key", key); r.code != 2 || !strings.Contains(r.stderr, "needs --yes") {
