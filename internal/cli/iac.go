@@ -37,6 +37,11 @@ type iacOptions struct {
 	env *Env
 }
 
+// iacFormats are the formats of an iac report: all but ASFF, whose
+// findings need an AWS account.
+var iacFormats = []report.Format{report.FormatTable, report.FormatJSON, report.FormatJSONL, report.FormatSARIF, report.FormatOCSF,
+	report.FormatCSV, report.FormatJUnit, report.FormatMarkdown, report.FormatHTML}
+
 func newIacCmd(env *Env) *cobra.Command {
 	o := &iacOptions{env: env}
 	cmd := &cobra.Command{
@@ -97,7 +102,7 @@ FAIL, the exact edit --fix makes for it (remediation.edits, SARIF fixes).` + exi
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", string(report.FormatTable), "output format: table, json or sarif")
+	f.StringVarP(&o.Output, "output", "o", string(report.FormatTable), "output format: "+formatList(iacFormats))
 	f.StringVar(&o.OutputFile, "output-file", "", "write the report to this file (atomically) instead of stdout")
 	f.BoolVar(&o.Fix, "fix", false, "rewrite the files to turn rotation on, then report what is left")
 	f.BoolVar(&o.Diff, "diff", false, "print the changes --fix makes as a unified diff (without --fix, write nothing)")
@@ -111,7 +116,7 @@ FAIL, the exact edit --fix makes for it (remediation.edits, SARIF fixes).` + exi
 
 // validate checks the flags and their combinations before any file is read.
 func (o *iacOptions) validate(cmd *cobra.Command) error {
-	format, err := report.ParseFormat(o.Output, report.FormatTable, report.FormatJSON, report.FormatSARIF)
+	format, err := report.ParseFormat(o.Output, iacFormats...)
 	if err != nil {
 		return usageErr(err)
 	}

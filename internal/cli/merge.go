@@ -49,7 +49,7 @@ written.` + exitCodeHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", string(report.FormatJSON), "output format: json, jsonl or table")
+	f.StringVarP(&o.Output, "output", "o", string(report.FormatJSON), "output format: "+formatList(scanFormats))
 	f.StringVar(&o.OutputFile, "output-file", "", "write the report to this file (atomically) instead of stdout")
 	return cmd
 }
@@ -64,7 +64,7 @@ func (o *mergeOptions) abs(p string) string {
 // validate checks the flags and that every input is a readable file,
 // before anything is read.
 func (o *mergeOptions) validate() error {
-	format, err := report.ParseFormat(o.Output, report.FormatJSON, report.FormatJSONL, report.FormatTable)
+	format, err := report.ParseFormat(o.Output, scanFormats...)
 	if err != nil {
 		return usageErr(err)
 	}

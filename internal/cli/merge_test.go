@@ -87,7 +87,7 @@ func TestMergeCommand(t *testing.T) {
 			"kmsrotor: cannot merge reports of different runs: s1.json, s2.jsonl (run r1) and other.json (run r2); merge only the shards of one run\n", false},
 		{"not a report", []string{"s1.json", "notes.txt", "--output-file", "out.json"}, ExitUsage, "kmsrotor: notes.txt: not a kmsrotor report", false},
 		{"no such file", []string{"s1.json", "nope.json"}, ExitUsage, "kmsrotor: nope.json: no such file or directory", false},
-		{"bad format", []string{"s1.json", "-o", "sarif"}, ExitUsage, `kmsrotor: unknown output format "sarif": use one of json, jsonl, table`, false},
+		{"bad format", []string{"s1.json", "-o", "sarif"}, ExitUsage, `kmsrotor: unknown output format "sarif": use one of table, json, jsonl, ocsf, asff, csv, junit, markdown, html`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
