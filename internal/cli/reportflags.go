@@ -59,13 +59,10 @@ var formatExt = map[report.Format]string{
 	"jsonl": ".jsonl",
 }
 
-func (r *reportFlags) bind(f *pflag.FlagSet) {
-	names := make([]string, 0)
-	for _, fm := range report.Formats() {
-		names = append(names, string(fm))
-	}
+// bind registers the flags; formats are the command's output formats.
+func (r *reportFlags) bind(f *pflag.FlagSet, formats []report.Format) {
 	f.StringSliceVarP(&r.Outputs, "output", "o", []string{string(report.FormatTable)},
-		"output formats, comma separated: "+strings.Join(names, ", ")+" (several need --output-dir)")
+		"output formats, comma separated: "+formatList(formats)+" (several need --output-dir)")
 	f.StringVar(&r.OutputDir, "output-dir", "", "write one file per format into this directory (kmsrotor-report.<ext>)")
 	f.StringVar(&r.Stem, "output-stem", defaultStem, "file name, without extension, of the files of --output-dir")
 	f.StringVar(&r.Compliance, "compliance", "", "add this framework's section to the HTML, Markdown and JSON reports (e.g. cis_5.0_aws)")

@@ -21,7 +21,7 @@ func parseReportFlags(t *testing.T, dir string, args ...string) (*reportFlags, e
 	t.Helper()
 	r := &reportFlags{now: func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }, workingDir: dir}
 	fs := pflag.NewFlagSet("scan", pflag.ContinueOnError)
-	r.bind(fs)
+	r.bind(fs, report.Formats())
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}

@@ -130,7 +130,7 @@ Try it without AWS: kmsrotor scan --demo` + exitCodeHelp,
 	}
 	f := cmd.Flags()
 	o.selection.bind(f, "scan")
-	o.reports.bind(f)
+	o.reports.bind(f, scanFormats)
 	f.StringVar(&o.OutputFile, "output-file", "", "write the report (one format) to this file, atomically, instead of stdout")
 	f.IntVar(&o.MaxRotationDays, "max-rotation-days", check.DefaultMaxRotationDays, maxRotationDaysHelp)
 	f.IntVar(&o.GraceDays, "rotation-grace-days", check.DefaultGraceDays, "days past the next rotation date before a key is overdue")
