@@ -46,11 +46,12 @@ func TestFixResumesAfterSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// AWS's quotas: 60 EnableKeyRotation calls take 4 s at 15/s.
-	w := newFixWorld(t, kmsemu.Options{Estate: estate, QuotaScale: 1})
+	// Twice AWS's quotas on both sides: 60 EnableKeyRotation calls take 2 s
+	// at 30/s, time enough to kill the process a third of the way through.
+	w := newFixWorld(t, kmsemu.Options{Estate: estate, QuotaScale: 2})
 	report := w.report(t)
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
-	args := []string{"fix", "--from", report, "--apply", "--yes", "--journal", journal, "--rotation-period-days", "200", "--max-rotation-days", "365"}
+	args := []string{"fix", "--from", report, "--apply", "--yes", "--journal", journal, "--rotation-period-days", "200", "--max-rotation-days", "365", "--quota-scale", "2"}
 
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "KMSROTOR_TEST_AS_MAIN=1")

@@ -83,7 +83,7 @@ func newFixWorld(t *testing.T, opts kmsemu.Options) *fixWorld {
 func (w *fixWorld) report(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "scan.json")
-	if r := runMain(t, w.env, "scan", "--regions", "all", "--output", "json", "--output-file", path); r.code != 3 {
+	if r := runScanFast(t, w.env, "--regions", "all", "--output", "json", "--output-file", path); r.code != 3 {
 		t.Fatalf("scan: exit %d, want 3\n%s", r.code, r.stderr)
 	}
 	b, err := os.ReadFile(path)
@@ -132,15 +132,34 @@ func (w *fixWorld) rotation(t *testing.T, region, id string) (bool, int) {
 	return out.KeyRotationEnabled, int(aws.ToInt32(out.RotationPeriodInDays))
 }
 
+// fastBackoff retries at once: tests that inject throttles wait for no
+// backoff (the attempts are still counted and bounded).
+var fastBackoff = awskms.ClientOptions{Backoff: retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
+	return time.Millisecond, nil
+})}
+
+// runScanFast runs kmsrotor scan with a tiny retry backoff.
+func runScanFast(t *testing.T, vars awsEnv, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: &errb, Getenv: vars.getenv, Now: func() time.Time { return scanNow },
+		Context: t.Context(), WorkingDir: t.TempDir()}
+	cmd := scanCommand(&scanOptions{env: env, selection: selection{demoEmulator: demoEmulator, client: fastBackoff}})
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	code := exitCode(cmd.ExecuteContext(t.Context()), &errb)
+	return result{code, out.String(), errb.String()}
+}
+
 // runFixFast runs kmsrotor fix with a tiny retry backoff.
 func runFixFast(t *testing.T, vars awsEnv, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	env := &Env{Stdout: &out, Stderr: &errb, Getenv: vars.getenv, Now: func() time.Time { return scanNow },
 		Context: t.Context(), WorkingDir: t.TempDir()}
-	o := &fixOptions{env: env, selection: selection{demoEmulator: demoEmulator, client: awskms.ClientOptions{Backoff: retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
-		return time.Millisecond, nil
-	})}}}
+	o := &fixOptions{env: env, selection: selection{demoEmulator: demoEmulator, client: fastBackoff}}
 	cmd := fixCommand(o)
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
