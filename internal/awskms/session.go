@@ -156,7 +156,7 @@ func (s *Session) identify(ctx context.Context, b *base) error {
 		}
 		return &CredentialsError{Err: err}
 	}
-	region := s.stsRegion(b.cfg, kmskey.PartitionOf(b.cfg.Region))
+	region := s.homeRegion(b.cfg, kmskey.PartitionOf(b.cfg.Region))
 	// The first call of a run: an endpoint that does not answer fails in
 	// seconds, not after the attempts a scan's calls get.
 	id, err := s.sts(b.cfg, "", region).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
@@ -172,7 +172,7 @@ func (s *Session) identify(ctx context.Context, b *base) error {
 		return fmt.Errorf("get caller identity: %w", err)
 	}
 	b.account = aws.ToString(id.Account)
-	b.partition = arnPartition(aws.ToString(id.Arn))
+	b.partition = kmskey.PartitionOfARN(aws.ToString(id.Arn))
 	if b.partition == "" {
 		b.partition = kmskey.PartitionOf(b.cfg.Region)
 	}
@@ -268,7 +268,7 @@ func (s *Session) account(b base, ref string) (Account, error) {
 		if id == "" {
 			return Account{}, &SelectionError{Msg: fmt.Sprintf("%q is not a role ARN (like arn:aws:iam::123456789012:role/Audit)", ref)}
 		}
-		return Account{ID: id, Partition: arnPartition(ref), RoleARN: ref, Profile: b.profile, cfg: b.cfg}, nil
+		return Account{ID: id, Partition: kmskey.PartitionOfARN(ref), RoleARN: ref, Profile: b.profile, cfg: b.cfg}, nil
 	}
 	return s.member(b, orgAccount{id: ref}), nil
 }
@@ -418,7 +418,7 @@ func (s *Session) EnterID(ctx context.Context, id string) (Account, error) {
 }
 
 func (s *Session) assume(ctx context.Context, a Account) (Account, error) {
-	stsClient := s.sts(a.cfg, a.ID, s.stsRegion(a.cfg, a.Partition))
+	stsClient := s.sts(a.cfg, a.ID, s.homeRegion(a.cfg, a.Partition))
 	provider := stscreds.NewAssumeRoleProvider(stsClient, a.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = s.o.RoleSessionName
 		if s.o.ExternalID != "" {
@@ -480,12 +480,6 @@ func (s *Session) sts(cfg aws.Config, account, region string) *sts.Client {
 	})
 }
 
-// stsRegion is where STS is called for a partition: the configured Region
-// when it is in that partition, else the partition's home Region.
-func (s *Session) stsRegion(cfg aws.Config, partition string) string {
-	return s.homeRegion(cfg, partition)
-}
-
 // homeRegion is the Region for calls that are not about one Region's keys:
 // the configured one (or the first asked for) when in the partition, else
 // the partition's home Region.
@@ -505,13 +499,4 @@ func roleAccount(arn string) string {
 		return ""
 	}
 	return parts[4]
-}
-
-// arnPartition is the partition of an ARN (arn:PARTITION:…), or "".
-func arnPartition(arn string) string {
-	parts := strings.SplitN(arn, ":", 3)
-	if len(parts) < 3 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[1]
 }

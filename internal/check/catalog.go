@@ -88,17 +88,20 @@ func (f *Finding) StableID() string {
 	if f.File != "" {
 		return IaCFindingID(f.File, f.Resource, f.CheckID)
 	}
-	partition := kmskey.PartitionOf(f.Region)
-	if rest, ok := strings.CutPrefix(f.KeyARN, "arn:"); ok {
-		if p, _, ok := strings.Cut(rest, ":"); ok && p != "" {
-			partition = p
-		}
-	}
 	id := f.KeyID
 	if id == "" {
 		id = f.KeyARN
 	}
-	return FindingID(partition, f.AccountID, f.Region, id, f.CheckID)
+	return FindingID(f.Partition(), f.AccountID, f.Region, id, f.CheckID)
+}
+
+// Partition is the partition of the finding's key: its ARN's, else its
+// Region's (aws for a file's key).
+func (f *Finding) Partition() string {
+	if p := kmskey.PartitionOfARN(f.KeyARN); p != "" {
+		return p
+	}
+	return kmskey.PartitionOf(f.Region)
 }
 
 func hashID(parts ...string) string {

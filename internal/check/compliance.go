@@ -89,17 +89,6 @@ var frameworkIDs = map[string]string{
 	"SOC2":                         "soc2_aws",
 }
 
-// Compliance returns the frameworks and controls this check maps to (the
-// mappings Prowler publishes for kms_cmk_rotation_enabled). Each call returns
-// a fresh copy.
-func Compliance() map[string][]string {
-	out := make(map[string][]string, len(compliance))
-	for k, v := range maps.All(compliance) {
-		out[k] = append([]string(nil), v...)
-	}
-	return out
-}
-
 // Framework is one compliance framework this check maps to.
 type Framework struct {
 	// Key is the framework's key in a finding's compliance map (CIS-5.0).

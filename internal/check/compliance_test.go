@@ -24,7 +24,7 @@ func TestComplianceFrameworks(t *testing.T) {
 		"CIS-1.4": {"3.8"}, "CIS-2.0": {"3.8"}, "CIS-3.0": {"3.6"}, "CIS-5.0": {"3.6"}, "CIS-7.0": {"4.6"},
 		"AWS-Foundational-Security-Best-Practices": {"KMS.4"},
 	} {
-		if got := Compliance()[key]; !slices.Equal(got, want) {
+		if got := compliance[key]; !slices.Equal(got, want) {
 			t.Errorf("compliance[%s] = %v, want %v", key, got, want)
 		}
 	}

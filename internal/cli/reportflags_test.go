@@ -97,7 +97,7 @@ func TestReportFlagsOutputDir(t *testing.T) {
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	fd := check.Finding{CheckID: check.CheckID, Status: check.StatusFail, Reason: check.ReasonRotationDisabled, Severity: "medium",
 		Message: "key k1 does not rotate", Source: "aws", AccountID: "123456789012", Region: "eu-west-1", KeyID: "k1",
-		KeyARN: "arn:aws:kms:eu-west-1:123456789012:key/k1", Aliases: []string{}, Compliance: check.Compliance()}
+		KeyARN: "arn:aws:kms:eu-west-1:123456789012:key/k1", Aliases: []string{}, Compliance: check.RotationRule.Compliance}
 	doc := &report.Document{Tool: report.Tool{Name: "kmsrotor"}, Scan: report.Scan{Kind: "aws", StartedAt: now}, Findings: []check.Finding{fd}}
 	doc.Finalize()
 	if err := report.Feed(sink, doc); err != nil {

@@ -54,17 +54,6 @@ type Options struct {
 	roots []string
 }
 
-// Diagnostic codes (package diag says what each means).
-const (
-	CodeParseError   = diag.CodeParseError
-	CodeInvalidValue = diag.CodeInvalidValue
-	CodeReadError    = diag.CodeReadError
-	CodeFixError     = diag.CodeFixError
-	// CodeOutsideRoot: a symbolic link leads out of the paths scanned, or
-	// a fix would write outside them; it is left alone.
-	CodeOutsideRoot = diag.CodeOutsideRoot
-)
-
 // Diagnostic is a problem with an input file; the Terraform and
 // CloudFormation packages report the same type.
 type Diagnostic = diag.Diagnostic
@@ -141,7 +130,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		}
 		for file, c := range changed {
 			if err := writeFile(file, c.after); err != nil {
-				writeErrs = append(writeErrs, Diagnostic{File: file, Code: CodeFixError, Message: err.Error()})
+				writeErrs = append(writeErrs, Diagnostic{File: file, Code: diag.CodeFixError, Message: err.Error()})
 				delete(current, file)
 				for _, r := range c.resources {
 					delete(fixed, refusalKey{file, r})
@@ -165,7 +154,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	for _, f := range outsideFiles {
 		why, _ := opts.outside(f)
-		writeErrs = append(writeErrs, Diagnostic{File: f, Code: CodeOutsideRoot, Message: "not fixed: " + why})
+		writeErrs = append(writeErrs, Diagnostic{File: f, Code: diag.CodeOutsideRoot, Message: "not fixed: " + why})
 	}
 	res := finish(opts, keys, append(diags, writeErrs...), srcs, refused)
 	res.FixedKeys = len(fixed)
@@ -398,7 +387,7 @@ func collect(opts Options) (inputs, error) {
 		}
 		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				in.diags = append(in.diags, Diagnostic{File: path, Code: CodeReadError, Message: err.Error()})
+				in.diags = append(in.diags, Diagnostic{File: path, Code: diag.CodeReadError, Message: err.Error()})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -512,7 +501,7 @@ func (o Options) followLink(path string, d fs.DirEntry, in *inputs) bool {
 	if !scanned || isTerraformFile(path) {
 		return !st.IsDir() && scanned
 	}
-	in.diags = append(in.diags, Diagnostic{File: path, Code: CodeOutsideRoot,
+	in.diags = append(in.diags, Diagnostic{File: path, Code: diag.CodeOutsideRoot,
 		Message: fmt.Sprintf("a symbolic link to %s, outside the paths scanned: not read; scan %s itself to check it", display(o.Dir, real), display(o.Dir, real))})
 	return false
 }
@@ -578,14 +567,14 @@ feed:
 	keys := tf.Keys
 	diags := slices.Clone(in.diags)
 	for _, d := range tf.Diags {
-		diags = append(diags, Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message})
+		diags = append(diags, Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, diag.CodeParseError), Message: d.Message})
 	}
 	srcs := sources{tf: tf.Sources, cfn: map[string][]byte{}, tfSites: tf.Sites}
 	if len(srcs.tfSites) != len(keys) {
 		srcs.tfSites = make([]terraform.KeySites, len(keys))
 	}
 	for _, d := range diags {
-		if d.Code == CodeParseError && strings.HasPrefix(d.Message, "duplicate ") {
+		if d.Code == diag.CodeParseError && strings.HasPrefix(d.Message, "duplicate ") {
 			if srcs.noEdit == nil {
 				srcs.noEdit = map[string]string{}
 			}
@@ -614,18 +603,18 @@ feed:
 func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte, []terraform.KeySites) {
 	src, err := limit.ReadFile(path)
 	if err != nil {
-		return nil, []Diagnostic{{File: path, Code: CodeReadError, Message: err.Error()}}, nil, nil
+		return nil, []Diagnostic{{File: path, Code: diag.CodeReadError, Message: err.Error()}}, nil, nil
 	}
 	if t := bytes.TrimLeft(src, "\ufeff \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		if err := limit.JSON(src); err != nil {
-			return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: err.Error()}}, nil, nil
+			return nil, []Diagnostic{{File: path, Code: diag.CodeParseError, Message: err.Error()}}, nil, nil
 		}
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") && terraform.IsPlan(src) {
 		r := terraform.LoadPlan(path, src)
 		diags := make([]Diagnostic, len(r.Diags))
 		for i, d := range r.Diags {
-			diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, CodeParseError), Message: d.Message}
+			diags[i] = Diagnostic{File: d.File, Line: d.Line, Code: cmp.Or(d.Code, diag.CodeParseError), Message: d.Message}
 		}
 		return r.Keys, diags, src, r.Sites
 	}
@@ -634,7 +623,7 @@ func loadFile(path string, explicit bool) ([]kmskey.Key, []Diagnostic, []byte, [
 		return nil, nil, src, nil
 	}
 	if !r.Template && len(r.Diags) == 0 {
-		return nil, []Diagnostic{{File: path, Code: CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src, nil
+		return nil, []Diagnostic{{File: path, Code: diag.CodeParseError, Message: "not a CloudFormation template or Terraform plan"}}, src, nil
 	}
 	return r.Keys, r.Diags, src, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
@@ -282,7 +283,7 @@ func TestRunFixWriteError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Diags) != 1 || res.Diags[0].Code != CodeFixError || res.Diags[0].File != "t.yaml" || res.Diags[0].Message != "disk full" {
+	if len(res.Diags) != 1 || res.Diags[0].Code != diag.CodeFixError || res.Diags[0].File != "t.yaml" || res.Diags[0].Message != "disk full" {
 		t.Errorf("Run --fix that cannot write: diagnostics %+v, want one FixError for t.yaml", res.Diags)
 	}
 	if len(res.Refused) != 1 || res.Refused[0].Reason != "the file could not be written" {

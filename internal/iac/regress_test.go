@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 )
 
 // writeFiles writes files (slash path -> content) under a new temporary
@@ -100,16 +101,16 @@ func TestInvalidValuesBothLanguages(t *testing.T) {
 	}{
 		{"period below the range",
 			tf("  enable_key_rotation     = true\n  rotation_period_in_days = 89\n"), cfn("      EnableKeyRotation: true\n      RotationPeriodInDays: 89\n"),
-			3, 7, check.StatusManual, check.ReasonUnresolvedValue, CodeInvalidValue},
+			3, 7, check.StatusManual, check.ReasonUnresolvedValue, diag.CodeInvalidValue},
 		{"period above the range",
 			tf("  enable_key_rotation     = true\n  rotation_period_in_days = 2561\n"), cfn("      EnableKeyRotation: true\n      RotationPeriodInDays: 2561\n"),
-			3, 7, check.StatusManual, check.ReasonUnresolvedValue, CodeInvalidValue},
+			3, 7, check.StatusManual, check.ReasonUnresolvedValue, diag.CodeInvalidValue},
 		{"lower-case spec",
 			tf("  customer_master_key_spec = \"symmetric_default\"\n  enable_key_rotation      = true\n"), cfn("      KeySpec: symmetric_default\n      EnableKeyRotation: true\n"),
-			2, 6, check.StatusManual, check.ReasonUnresolvedValue, CodeInvalidValue},
+			2, 6, check.StatusManual, check.ReasonUnresolvedValue, diag.CodeInvalidValue},
 		{"unknown usage",
 			tf("  key_usage           = \"ENCRYPT\"\n  enable_key_rotation = true\n"), cfn("      KeyUsage: ENCRYPT\n      EnableKeyRotation: true\n"),
-			2, 6, check.StatusPass, check.ReasonRotationEnabled, CodeInvalidValue},
+			2, 6, check.StatusPass, check.ReasonRotationEnabled, diag.CodeInvalidValue},
 	}
 	for _, tc := range tests {
 		for _, lang := range []struct {
@@ -442,7 +443,7 @@ func TestRunDuplicates(t *testing.T) {
 		"t.yaml":  "duplicate logical ID K on lines 2 and 4",
 	}
 	for _, d := range res.Diags {
-		if w, ok := want[d.File]; ok && d.Code == CodeParseError && strings.Contains(d.Message, w) {
+		if w, ok := want[d.File]; ok && d.Code == diag.CodeParseError && strings.Contains(d.Message, w) {
 			delete(want, d.File)
 		}
 	}

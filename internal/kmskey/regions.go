@@ -58,6 +58,20 @@ func PartitionOf(region string) string {
 	return PartitionAWS
 }
 
+// PartitionOfARN is the partition an ARN names (arn:PARTITION:…), or ""
+// when arn is not an ARN.
+func PartitionOfARN(arn string) string {
+	rest, ok := strings.CutPrefix(arn, "arn:")
+	if !ok {
+		return ""
+	}
+	p, _, ok := strings.Cut(rest, ":")
+	if !ok {
+		return ""
+	}
+	return p
+}
+
 // DNSSuffix is the domain of a partition's endpoints.
 func DNSSuffix(partition string) string {
 	switch partition {

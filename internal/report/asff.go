@@ -144,7 +144,7 @@ func asffOf(f *check.Finding, tool Tool, at time.Time, maxDays int, comp *compli
 		return ASFFFinding{}, false
 	}
 	r := ruleOf(f, maxDays)
-	partition := partitionOf(f)
+	partition := f.Partition()
 	ts := at.UTC().Format(time.RFC3339Nano)
 	compliance, record, workflow := asffState(f)
 	out := ASFFFinding{

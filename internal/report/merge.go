@@ -219,10 +219,7 @@ func Merge(inputs []NamedReader, sink Sink) (MergeResult, error) {
 	seen := make(map[string]struct{})
 	for _, in := range inputs {
 		_, _, err := readAll(in, func(f *check.Finding) error {
-			id := f.ID
-			if id == "" {
-				id = f.StableID()
-			}
+			id := findingID(f)
 			if _, dup := seen[id]; dup {
 				res.Duplicates++
 				return nil

@@ -313,7 +313,7 @@ func ocsfOf(f *check.Finding, tool Tool, at time.Time, maxDays int) ocsfFinding 
 			UID: findingID(f),
 		},
 		Resources: []ocsfResource{{
-			CloudPartition: partitionOf(f), Region: f.Region,
+			CloudPartition: f.Partition(), Region: f.Region,
 			Data: ocsfData{Metadata: ocsfKeyFacts{
 				ARN: f.KeyARN, KeyID: f.KeyID, Aliases: aliases, Tags: tags, Source: f.Source, Reason: f.Reason, Muted: f.Muted,
 				File: f.File, StartLine: f.StartLine, EndLine: f.EndLine, Resource: f.Resource,

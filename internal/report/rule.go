@@ -86,16 +86,6 @@ func findingID(f *check.Finding) string {
 	return f.StableID()
 }
 
-// partitionOf reads the partition from the key ARN; aws when there is none.
-func partitionOf(f *check.Finding) string {
-	if p, ok := strings.CutPrefix(f.KeyARN, "arn:"); ok {
-		if i := strings.IndexByte(p, ':'); i > 0 {
-			return p[:i]
-		}
-	}
-	return "aws"
-}
-
 // resourceUID names a finding's key: its ARN, else its IaC address.
 func resourceUID(f *check.Finding) string {
 	switch {

@@ -98,7 +98,7 @@ func finding(account, region string, n int, status check.Status) check.Finding {
 	id := fmt.Sprintf("11111111-2222-4333-8444-%012d", n)
 	f := check.Finding{CheckID: check.CheckID, Status: status, Reason: check.ReasonRotationDisabled, Severity: "medium",
 		Message: "key " + id + " does not rotate", Source: "aws", AccountID: account, Region: region, KeyID: id,
-		KeyARN: "arn:aws:kms:" + region + ":" + account + ":key/" + id, Compliance: check.Compliance(),
+		KeyARN: "arn:aws:kms:" + region + ":" + account + ":key/" + id, Compliance: check.RotationRule.Compliance,
 		Remediation: check.Remediation{Text: "Enable rotation."}}
 	if status == check.StatusPass {
 		f.Reason, f.Severity = check.ReasonRotationEnabled, "informational"

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -50,7 +51,7 @@ func (t *template) duplicates() bool {
 	for i := 0; i+1 < len(t.resources.Content); i += 2 {
 		k := t.resources.Content[i]
 		if prev, ok := first[k.Value]; ok {
-			t.diag(k, CodeParseError, "duplicate logical ID %s on lines %d and %d; CloudFormation rejects the template, and kmsrotor does not edit it", k.Value, prev.Line, k.Line)
+			t.diag(k, diag.CodeParseError, "duplicate logical ID %s on lines %d and %d; CloudFormation rejects the template, and kmsrotor does not edit it", k.Value, prev.Line, k.Line)
 			dup = true
 			continue
 		}

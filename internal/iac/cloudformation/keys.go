@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
@@ -291,9 +292,9 @@ func (p propReader) enum(name, attr string, allowed []string) (string, bool) {
 	}
 	if !v.scalar || !slices.Contains(allowed, v.s) {
 		if len(allowed) <= 5 {
-			p.t.diag(node, CodeInvalidValue, "%s: %s %s is not one of %s", p.key.Resource, name, show(v), strings.Join(allowed, ", "))
+			p.t.diag(node, diag.CodeInvalidValue, "%s: %s %s is not one of %s", p.key.Resource, name, show(v), strings.Join(allowed, ", "))
 		} else {
-			p.t.diag(node, CodeInvalidValue, "%s: %s %s is not a value AWS accepts", p.key.Resource, name, show(v))
+			p.t.diag(node, diag.CodeInvalidValue, "%s: %s %s is not a value AWS accepts", p.key.Resource, name, show(v))
 		}
 		p.unresolved(attr)
 		return "", false
@@ -310,7 +311,7 @@ func (p propReader) boolean(name, attr string, def bool) (b, ok bool) {
 	}
 	b, ok = boolOf(v)
 	if !ok {
-		p.t.diag(node, CodeInvalidValue, "%s: %s %s is not a boolean", p.key.Resource, name, show(v))
+		p.t.diag(node, diag.CodeInvalidValue, "%s: %s %s is not a boolean", p.key.Resource, name, show(v))
 		p.unresolved(attr)
 	}
 	return b, ok
@@ -326,7 +327,7 @@ func (p propReader) period() (n int, set, ok bool) {
 	}
 	n, isInt := intOf(v)
 	if !isInt || !kmskey.ValidRotationPeriod(n) {
-		p.t.diag(node, CodeInvalidValue, "%s: %s %s is outside the range AWS accepts (%d to %d days)",
+		p.t.diag(node, diag.CodeInvalidValue, "%s: %s %s is outside the range AWS accepts (%d to %d days)",
 			p.key.Resource, propRotationPeriodInDays, show(v), kmskey.MinRotationPeriodDays, kmskey.MaxRotationPeriodDays)
 		p.unresolved(kmskey.AttrPeriod)
 		return 0, true, false

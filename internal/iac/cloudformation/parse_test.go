@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kmsrotor/kmsrotor/internal/check"
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
@@ -126,13 +127,13 @@ var corpus = []struct {
 		{"BadSpecKey", 8, 11, manual, check.ReasonUnresolvedValue},
 		{"YesKey", 12, 15, manual, check.ReasonUnresolvedValue},
 	}, diags: []wantDiag{
-		{7, CodeInvalidValue, `RotationPeriodInDays "30" is outside the range AWS accepts (90 to 2560 days)`},
-		{11, CodeInvalidValue, `KeySpec "AES_256" is not a value AWS accepts`},
-		{15, CodeInvalidValue, `EnableKeyRotation "yes" is not a boolean`},
+		{7, diag.CodeInvalidValue, `RotationPeriodInDays "30" is outside the range AWS accepts (90 to 2560 days)`},
+		{11, diag.CodeInvalidValue, `KeySpec "AES_256" is not a value AWS accepts`},
+		{15, diag.CodeInvalidValue, `EnableKeyRotation "yes" is not a boolean`},
 	}},
-	{file: "broken.yaml", template: true, diags: []wantDiag{{6, CodeParseError, "did not find expected ',' or ']'"}}},
-	{file: "broken.json", template: true, diags: []wantDiag{{6, CodeParseError, "expected ',' or '}'"}}},
-	{file: "helm-like.yaml", template: false, diags: []wantDiag{{1, CodeParseError, "does not parse"}}},
+	{file: "broken.yaml", template: true, diags: []wantDiag{{6, diag.CodeParseError, "did not find expected ',' or ']'"}}},
+	{file: "broken.json", template: true, diags: []wantDiag{{6, diag.CodeParseError, "expected ',' or '}'"}}},
+	{file: "helm-like.yaml", template: false, diags: []wantDiag{{1, diag.CodeParseError, "does not parse"}}},
 	{file: "not-a-template.yaml", template: false},
 	{file: "package.json", template: false},
 }

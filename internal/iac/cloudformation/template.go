@@ -25,13 +25,6 @@ import (
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 )
 
-// Diagnostic codes: CodeParseError, the file is not valid YAML or JSON;
-// CodeInvalidValue, a KMS property has a literal value AWS would reject.
-const (
-	CodeParseError   = diag.CodeParseError
-	CodeInvalidValue = diag.CodeInvalidValue
-)
-
 // Diagnostic is a problem found in a template, with its position.
 type Diagnostic = diag.Diagnostic
 
@@ -75,7 +68,7 @@ func Parse(file string, src []byte) Result {
 	}
 	root, doc, err := parseRoot(src)
 	if err != nil {
-		d := Diagnostic{File: file, Code: CodeParseError, Message: "does not parse: " + err.Error()}
+		d := Diagnostic{File: file, Code: diag.CodeParseError, Message: "does not parse: " + err.Error()}
 		var pe *parseError
 		if errors.As(err, &pe) {
 			d.Line, d.Message = pe.Line, "does not parse: "+pe.Msg

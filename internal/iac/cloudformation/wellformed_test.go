@@ -1,6 +1,7 @@
 package cloudformation
 
 import (
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestJSONWellFormed(t *testing.T) {
 				return
 			}
 			line, frag, _ := strings.Cut(tc.diag, " ")
-			if len(r.Diags) != 1 || r.Diags[0].Code != CodeParseError || r.Diags[0].File != "t.json" ||
+			if len(r.Diags) != 1 || r.Diags[0].Code != diag.CodeParseError || r.Diags[0].File != "t.json" ||
 				strconv.Itoa(r.Diags[0].Line) != line || !strings.Contains(r.Diags[0].Message, frag) || len(r.Keys) != 0 || !r.Template {
 				t.Errorf("Parse(%q): got %d keys, template %v, diagnostics %+v; want no key of a template and one ParseError at t.json:%s containing %q",
 					tc.src, len(r.Keys), r.Template, r.Diags, line, frag)

@@ -17,6 +17,7 @@ import (
 	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
@@ -149,7 +150,7 @@ func (l *loader) load(dirs []string) {
 		m := l.mods[d]
 		for _, c := range m.calls {
 			if c.dir != "" && l.mods[c.dir].missing != nil {
-				m.diags = append(m.diags, Diagnostic{File: c.file, Line: c.line, Code: CodeParseError,
+				m.diags = append(m.diags, Diagnostic{File: c.file, Line: c.line, Code: diag.CodeParseError,
 					Message: fmt.Sprintf("module %q: cannot read its source %q: %v", c.name, c.source, l.mods[c.dir].missing)})
 			}
 		}
@@ -352,7 +353,7 @@ func parseFile(path string) *fileConfig {
 	fc := &fileConfig{path: path, override: isOverride(path)}
 	src, err := limit.ReadFile(path)
 	if err != nil {
-		fc.diags = []Diagnostic{{File: path, Code: CodeParseError, Message: err.Error()}}
+		fc.diags = []Diagnostic{{File: path, Code: diag.CodeParseError, Message: err.Error()}}
 		return fc
 	}
 	extractFile(fc, src)
@@ -580,7 +581,7 @@ func (m *module) add(fc *fileConfig) {
 	for _, r := range fc.resources {
 		addr := r.typ + "." + r.name
 		if prev := m.resByAddr[addr]; prev != nil {
-			m.diags = append(m.diags, Diagnostic{File: r.file, Line: r.startLine, Code: CodeParseError,
+			m.diags = append(m.diags, Diagnostic{File: r.file, Line: r.startLine, Code: diag.CodeParseError,
 				Message: fmt.Sprintf("duplicate resource %s; it is first declared at %s:%d", addr, prev.file, prev.startLine)})
 			continue
 		}
@@ -683,7 +684,7 @@ func toDiags(ds hcl.Diagnostics, file string) []Diagnostic {
 }
 
 func hclDiag(d *hcl.Diagnostic, file string) Diagnostic {
-	dg := Diagnostic{File: file, Code: CodeParseError, Message: d.Summary}
+	dg := Diagnostic{File: file, Code: diag.CodeParseError, Message: d.Summary}
 	if d.Detail != "" {
 		dg.Message += ": " + d.Detail
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -165,7 +166,7 @@ func (l *loader) evalRoot(dir string, vf varFileValues) Result {
 	ev := &rootEval{l: l, dir: dir, budget: maxInstances, deadline: time.Now().Add(evalBudget)}
 	m := l.mods[dir]
 	if m.missing != nil {
-		return Result{Diags: []Diagnostic{{File: dir, Code: CodeParseError, Message: fmt.Sprintf("read directory %s: %v", dir, m.missing)}}}
+		return Result{Diags: []Diagnostic{{File: dir, Code: diag.CodeParseError, Message: fmt.Sprintf("read directory %s: %v", dir, m.missing)}}}
 	}
 	ev.rootVars = ev.readAutoVars(m)
 	for name, a := range vf.vals {
@@ -191,13 +192,13 @@ func (ev *rootEval) newInstance(m *module, parent *instance, call *moduleCall, r
 
 // diag records a problem of the configuration (code ParseError).
 func (ev *rootEval) diag(file string, line int, format string, args ...any) {
-	ev.res.Diags = append(ev.res.Diags, Diagnostic{File: file, Line: line, Code: CodeParseError, Message: fmt.Sprintf(format, args...)})
+	ev.res.Diags = append(ev.res.Diags, Diagnostic{File: file, Line: line, Code: diag.CodeParseError, Message: fmt.Sprintf(format, args...)})
 }
 
 // invalid records a value the AWS provider or AWS would reject (code
 // InvalidValue); the caller marks the fact it sets unresolved.
 func (ev *rootEval) invalid(file string, line int, format string, args ...any) {
-	ev.res.Diags = append(ev.res.Diags, Diagnostic{File: file, Line: line, Code: CodeInvalidValue, Message: fmt.Sprintf(format, args...)})
+	ev.res.Diags = append(ev.res.Diags, Diagnostic{File: file, Line: line, Code: diag.CodeInvalidValue, Message: fmt.Sprintf(format, args...)})
 }
 
 // take reserves n instances from the root's budget.

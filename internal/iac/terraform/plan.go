@@ -13,6 +13,7 @@ import (
 
 	"github.com/kmsrotor/kmsrotor/internal/kmskey"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
@@ -106,7 +107,7 @@ func LoadPlan(file string, src []byte) Result {
 	dec := json.NewDecoder(bytes.NewReader(bytes.TrimLeft(src, "\ufeff")))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
-		return Result{Diags: []Diagnostic{{File: file, Line: jsonErrorLine(src, err), Code: CodeParseError, Message: fmt.Sprintf("parse terraform plan JSON: %v", err)}}}
+		return Result{Diags: []Diagnostic{{File: file, Line: jsonErrorLine(src, err), Code: diag.CodeParseError, Message: fmt.Sprintf("parse terraform plan JSON: %v", err)}}}
 	}
 	p := &planReader{file: file, doc: &doc, lines: addressLines(src), unknown: make(map[string]map[string]any), config: make(map[string]configResource)}
 	for _, rc := range doc.ResourceChanges {

@@ -24,16 +24,6 @@ type Options struct {
 	VarFiles []string
 }
 
-// Diagnostic codes: CodeParseError, a file that does not parse, or a
-// configuration Terraform itself rejects (a duplicate resource, a module
-// that cannot be read, a bad count); CodeInvalidValue, an argument of a KMS
-// resource has a value the AWS provider or AWS would reject, and the fact
-// it sets is unresolved.
-const (
-	CodeParseError   = diag.CodeParseError
-	CodeInvalidValue = diag.CodeInvalidValue
-)
-
 // Diagnostic is a problem with the input: a file that does not parse, a
 // value the AWS provider would reject, a module that cannot be found.
 type Diagnostic = diag.Diagnostic

@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/kmsrotor/kmsrotor/internal/iac/diag"
 	"github.com/kmsrotor/kmsrotor/internal/iac/limit"
 )
 
@@ -49,7 +50,7 @@ func (ev *rootEval) readAutoVars(m *module) map[string]varAssign {
 func readVarFile(path string, vals map[string]varAssign) []Diagnostic {
 	src, err := limit.ReadFile(path)
 	if err != nil {
-		return []Diagnostic{{File: path, Code: CodeParseError, Message: fmt.Sprintf("read variables file %s: %v", path, err)}}
+		return []Diagnostic{{File: path, Code: diag.CodeParseError, Message: fmt.Sprintf("read variables file %s: %v", path, err)}}
 	}
 	return parseVarFile(path, src, vals)
 }
