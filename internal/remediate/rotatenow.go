@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/kmsrotor/kmsrotor/internal/awskms"
 )
 
 // RotateAPI is the part of the KMS client RotateNow uses.
@@ -75,30 +77,23 @@ func CheckRotateNow(ctx context.Context, c RotateAPI, keyID string) (*RotationCh
 	if rc.Refusal != "" {
 		return rc, nil
 	}
-	in := &kms.ListKeyRotationsInput{KeyId: md.Arn, Limit: aws.Int32(1000)}
+	in := &kms.ListKeyRotationsInput{KeyId: md.Arn}
 	if rc.Imported {
 		in.IncludeKeyMaterial = kmstypes.IncludeKeyMaterialAllKeyMaterial
 	}
 	used := 0
-	for {
-		lo, err := c.ListKeyRotations(ctx, in)
-		if err != nil {
-			// The count is a courtesy: without kms:ListKeyRotations the
-			// rotation can still be started.
-			return rc, nil
+	err = awskms.KeyRotations(ctx, c, in, func(r kmstypes.RotationsListEntry) {
+		if r.RotationType == kmstypes.RotationTypeOnDemand {
+			used++
 		}
-		for _, r := range lo.Rotations {
-			if r.RotationType == kmstypes.RotationTypeOnDemand {
-				used++
-			}
-			if r.KeyMaterialState == kmstypes.KeyMaterialStatePendingRotation {
-				rc.PendingMaterial = true
-			}
+		if r.KeyMaterialState == kmstypes.KeyMaterialStatePendingRotation {
+			rc.PendingMaterial = true
 		}
-		if !lo.Truncated || lo.NextMarker == nil {
-			break
-		}
-		in.Marker = lo.NextMarker
+	})
+	if err != nil {
+		// The count is a courtesy: without kms:ListKeyRotations the
+		// rotation can still be started.
+		return rc, nil
 	}
 	rc.OnDemandUsed = used
 	return rc, nil
