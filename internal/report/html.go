@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,8 +53,7 @@ type htmlSink struct {
 	opts  Options
 	head  Header
 	agg   *aggregate
-	spill *os.File
-	buf   *bufio.Writer
+	rows  *spool
 	fw    check.Framework
 	hasFW bool
 	n     int
@@ -68,11 +67,11 @@ func NewHTML(w io.Writer, o Options) Sink {
 }
 
 func (s *htmlSink) Begin(h Header) error {
-	f, err := os.CreateTemp(s.opts.TempDir, "kmsrotor-html-*")
+	rows, err := newSpool(s.opts.TempDir, "kmsrotor-html-*", func(w io.Writer) io.Writer { return controlFree{w} })
 	if err != nil {
 		return fmt.Errorf("write html report: %w", err)
 	}
-	s.head, s.spill, s.buf = h, f, bufio.NewWriterSize(controlFree{f}, 64<<10)
+	s.head, s.rows = h, rows
 	return nil
 }
 
@@ -90,7 +89,7 @@ func (s *htmlSink) Finding(f *check.Finding) error {
 	s.agg.add(f, s.fw.Key)
 	s.n++
 	row := s.row(f)
-	if err := row.write(s.buf); err != nil {
+	if err := row.write(s.rows.Writer); err != nil {
 		return fmt.Errorf("write html report: %w", err)
 	}
 	return nil
@@ -351,12 +350,9 @@ func (s *htmlSink) charts() []htmlChart {
 }
 
 func (s *htmlSink) End(t Trailer) error {
-	defer func() {
-		s.spill.Close()
-		os.Remove(s.spill.Name())
-	}()
-	if err := s.buf.Flush(); err != nil {
-		return fmt.Errorf("write html report: %w", err)
+	defer s.rows.close()
+	if s.rows == nil {
+		return errors.New("write html report: the report was not begun")
 	}
 	sum := t.Summary
 	top := htmlTop{
@@ -384,10 +380,7 @@ func (s *htmlSink) End(t Trailer) error {
 	if err := htmlPage.ExecuteTemplate(w, "top", top); err != nil {
 		return fmt.Errorf("write html report: %w", err)
 	}
-	if _, err := s.spill.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("write html report: %w", err)
-	}
-	if _, err := io.Copy(w, s.spill); err != nil {
+	if err := s.rows.copyTo(w); err != nil {
 		return fmt.Errorf("write html report: %w", err)
 	}
 	tool := strings.TrimSpace(s.head.Tool.Name + " " + s.head.Tool.Version)

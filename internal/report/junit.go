@@ -3,10 +3,10 @@ package report
 import (
 	"bufio"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -44,8 +44,7 @@ type junitSkipped struct {
 type junitSink struct {
 	out     io.Writer
 	opts    Options
-	spill   *os.File
-	buf     *bufio.Writer
+	rows    *spool
 	head    Header
 	tests   int
 	failed  int
@@ -57,11 +56,11 @@ type junitSink struct {
 func NewJUnit(w io.Writer, o Options) Sink { return &junitSink{out: w, opts: o} }
 
 func (s *junitSink) Begin(h Header) error {
-	f, err := os.CreateTemp(s.opts.TempDir, "kmsrotor-junit-*")
+	rows, err := newSpool(s.opts.TempDir, "kmsrotor-junit-*", nil)
 	if err != nil {
 		return fmt.Errorf("write junit report: %w", err)
 	}
-	s.spill, s.buf, s.head = f, bufio.NewWriter(f), h
+	s.rows, s.head = rows, h
 	return nil
 }
 
@@ -82,7 +81,7 @@ func (s *junitSink) Finding(f *check.Finding) error {
 		s.skipped++
 	}
 	s.tests++
-	return c.write(s.buf)
+	return c.write(s.rows.Writer)
 }
 
 // write writes the test case as xml.MarshalIndent(c, "    ", "  ") does,
@@ -170,12 +169,9 @@ func junitDetail(f *check.Finding) string {
 }
 
 func (s *junitSink) End(t Trailer) error {
-	defer func() {
-		s.spill.Close()
-		os.Remove(s.spill.Name())
-	}()
-	if err := s.buf.Flush(); err != nil {
-		return fmt.Errorf("write junit report: %w", err)
+	defer s.rows.close()
+	if s.rows == nil {
+		return errors.New("write junit report: the report was not begun")
 	}
 	w := bufio.NewWriter(s.out)
 	attr := func(v string) string {
@@ -195,10 +191,7 @@ func (s *junitSink) End(t Trailer) error {
 			Error: &junitProblem{Message: describeScanError(e), Type: e.Code}}
 		c.write(w)
 	}
-	if _, err := s.spill.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("write junit report: %w", err)
-	}
-	if _, err := io.Copy(w, s.spill); err != nil {
+	if err := s.rows.copyTo(w); err != nil {
 		return fmt.Errorf("write junit report: %w", err)
 	}
 	w.WriteString("  </testsuite>\n</testsuites>\n")

@@ -62,6 +62,47 @@ func (s *spillSorter) Add(f *check.Finding) error {
 	return nil
 }
 
+// spool keeps a writer's rows, in arrival order, in a temporary file until
+// End copies them out after what only the end knows (the HTML report's
+// cards and charts, JUnit's counts): memory stays bounded.
+type spool struct {
+	f *os.File
+	*bufio.Writer
+}
+
+// newSpool creates the file in dir; wrap, when set, filters what is written.
+func newSpool(dir, pattern string, wrap func(io.Writer) io.Writer) (*spool, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	var w io.Writer = f
+	if wrap != nil {
+		w = wrap(f)
+	}
+	return &spool{f: f, Writer: bufio.NewWriterSize(w, 64<<10)}, nil
+}
+
+// copyTo writes every row kept to w.
+func (s *spool) copyTo(w io.Writer) error {
+	if err := s.Flush(); err != nil {
+		return err
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, s.f)
+	return err
+}
+
+// close removes the file; a nil spool (its Begin failed) has none.
+func (s *spool) close() {
+	if s != nil {
+		s.f.Close()
+		os.Remove(s.f.Name())
+	}
+}
+
 // spilled is one finding in the temporary file. A finding whose compliance
 // is its rule's shared map is written without it and pointed back at the
 // map when read: the map is the largest part of a finding.
