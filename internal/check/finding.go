@@ -254,6 +254,10 @@ func Summarize(fs []Finding) Summary {
 	return s
 }
 
+// Complete reports whether a run with this summary read everything: no
+// ERROR finding and no error entry (ScanErrors).
+func (s Summary) Complete() bool { return s.Error == 0 && s.ScanErrors == 0 }
+
 // Add counts one more finding: a streaming writer keeps a Summary and adds
 // each finding as it arrives.
 func (s *Summary) Add(f *Finding) {

@@ -51,7 +51,7 @@ func (r *run) trailer(p check.Policy, finished time.Time, res *awskms.Result) re
 	}
 	sum := r.summary
 	sum.ScanErrors = len(errs)
-	scan.Complete = len(errs) == 0 && sum.Error == 0
+	scan.Complete = sum.Complete()
 	return report.Trailer{Scan: scan, Summary: sum, Errors: errs}
 }
 

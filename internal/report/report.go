@@ -196,7 +196,7 @@ func (d *Document) Finalize() {
 	SortErrors(d.Errors)
 	d.Summary = check.Summarize(d.Findings)
 	d.Summary.ScanErrors = len(d.Errors)
-	d.Scan.Complete = len(d.Errors) == 0 && d.Summary.Error == 0
+	d.Scan.Complete = d.Summary.Complete()
 }
 
 // SortErrors orders error entries deterministically: by account, Region,

@@ -82,5 +82,6 @@ func (t tee) End(tr Trailer) error {
 // complete is what a writer says of a run's completeness: the caller's
 // Complete, and never true with an ERROR finding or an error entry.
 func complete(t Trailer, s check.Summary) bool {
-	return t.Scan.Complete && s.Error == 0 && len(t.Errors) == 0
+	s.ScanErrors = len(t.Errors)
+	return t.Scan.Complete && s.Complete()
 }
